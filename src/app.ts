@@ -1,0 +1,22 @@
+import express, { type Express } from 'express';
+import { notFoundHandler, problemHandler } from './http/problem.js';
+import { healthRoutes } from './http/routes/health.js';
+import { jobRoutes } from './http/routes/jobs.js';
+import { landingRoutes } from './http/routes/landing.js';
+import { processRoutes } from './http/routes/processes.js';
+import type { Services } from './services.js';
+
+/** The HTTP application: routes and error mapping only; every decision is in the services. */
+export function createApp(services: Services): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(healthRoutes(services));
+  app.use(landingRoutes(services));
+  app.use(processRoutes(services));
+  app.use(jobRoutes(services));
+  app.use(notFoundHandler);
+  app.use(problemHandler(services.logger));
+  return app;
+}

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { findProcessorType, type ProcessorType } from '../processes/processor-types.js';
+import { createAjv, describeErrors, messageOf, pathOf } from '../validation/ajv.js';
+import { serverConfigSchema, type ServerConfigFile } from './schema.js';
+
+export interface ResourceConfig {
+  id: string;
+  processorType: ProcessorType;
+  options: Record<string, unknown>;
+}
+
+/** The validated configuration, with defaults filled in and environment overrides applied. */
+export interface ServerConfig {
+  file: string;
+  server: {
+    url: string;
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    logLevel: string;
+    title: string;
+    description: string;
+  };
+  manager: { localStorePath: string; syncWaitSeconds: number };
+  resources: ResourceConfig[];
+}
+
+export const DEFAULT_CONFIG_FILE = 'server-config.yaml';
+
+/** The config file: `--config FILE` or a lone argument, else K8S_MANAGER_CONFIG, else ./server-config.yaml. */
+export function configFileFrom(argv: string[], env: NodeJS.ProcessEnv): string {
+  const flag = argv.findIndex((arg) => arg === '--config' || arg === '-c');
+  const fromFlag = flag >= 0 ? argv[flag + 1] : argv.find((arg) => arg.startsWith('--config='))?.slice(9);
+  const positional = argv.find((arg) => !arg.startsWith('-'));
+  return resolve(fromFlag ?? positional ?? env.K8S_MANAGER_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes: ProcessorType[]): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read configuration file ${file}: ${(error as Error).message}`);
+  }
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(`${file} is not valid YAML:\n  ${document.errors.map((e) => e.message).join('\n  ')}`);
+  }
+  const raw: unknown = document.toJS() ?? {};
+  const where = (path: string) => locate(file, document, lines, path);
+
+  const ajv = createAjv();
+  const validateFile = ajv.compile<ServerConfigFile>(serverConfigSchema);
+  if (!validateFile(raw)) {
+    const problems = (validateFile.errors ?? []).map((e) => `${where(pathOf(e))}: ${messageOf(e)}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+
+  const resources = Object.entries(raw.resources).map(([id, resource]): ResourceConfig => {
+    const options = resource.processor as Record<string, unknown>;
+    const processorType = findProcessorType(processorTypes, String(options.name));
+    const root = `/resources/${id}/processor`;
+    if (!processorType) {
+      const known = processorTypes.map((type) => type.name).join(', ');
+      throw new ConfigError(`Invalid configuration:\n  ${where(`${root}/name`)}: unknown processor '${String(options.name)}'; known: ${known}`);
+    }
+    const validateOptions = ajv.compile(processorType.optionsSchema);
+    if (!validateOptions(options)) {
+      const problems = describeErrors(validateOptions.errors, root).map((line) => {
+        const [path = '', ...rest] = line.split(': ');
+        return `${where(path)}: ${rest.join(': ')}`;
+      });
+      throw new ConfigError(`Invalid configuration of process '${id}':\n  ${problems.join('\n  ')}`);
+    }
+    return { id, processorType, options };
+  });
+
+  const server = raw.server ?? {};
+  const host = env.HOST || server.bind?.host || '127.0.0.1';
+  const port = env.PORT !== undefined && env.PORT !== '' ? parsePort(env.PORT) : (server.bind?.port ?? 5000);
+  const storePath = raw.manager?.local_store?.path ?? 'data/jobs.sqlite';
+  return {
+    file,
+    server: {
+      url: (server.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, ''),
+      host,
+      port,
+      maxBodyBytes: server.limits?.max_body_bytes ?? 1048576,
+      logLevel: env.LOG_LEVEL || (server.logging?.level ?? 'info'),
+      title: server.title ?? 'ogcapi-k8s-manager',
+      description: server.description ?? '',
+    },
+    manager: {
+      localStorePath: storePath === ':memory:' || isAbsolute(storePath) ? storePath : resolve(dirname(file), storePath),
+      syncWaitSeconds: raw.manager?.sync_wait_seconds ?? 60,
+    },
+    resources,
+  };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError(`Environment variable PORT must be an integer from 0 to 65535, not '${value}'`);
+  }
+  return port;
+}
+
+/** "file:line /json/pointer" for a JSON pointer into the YAML document, as precisely as it exists. */
+function locate(file: string, document: Document, lines: LineCounter, pointer: string): string {
+  const segments = pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  for (let depth = segments.length; depth >= 0; depth--) {
+    const node = document.getIn(segments.slice(0, depth), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) {
+      return `${file}:${lines.linePos(node.range[0]).line} ${pointer || '/'}`;
+    }
+  }
+  return `${file} ${pointer || '/'}`;
+}

@@ -1,0 +1,115 @@
+// The shape of server-config.yaml. Unknown keys are errors: a typo must not be ignored silently.
+// Each processor type validates its own options (see src/processes/processor-types.ts).
+import type { FromSchema } from 'json-schema-to-ts';
+import { jobControlOptionSchema } from '../ogc/schemas.js';
+
+export const serverConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['resources'],
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: {
+          type: 'string',
+          format: 'uri',
+          pattern: '^https?://',
+          description: 'Public base URL used in links. Defaults to http://<bind host>:<bind port>.',
+        },
+        bind: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            host: { type: 'string', minLength: 1, default: '127.0.0.1' },
+            port: { type: 'integer', minimum: 0, maximum: 65535, default: 5000 },
+          },
+        },
+        limits: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            max_body_bytes: { type: 'integer', minimum: 1024, default: 1048576 },
+          },
+        },
+        logging: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            level: {
+              type: 'string',
+              enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+              default: 'info',
+            },
+          },
+        },
+        title: { type: 'string', default: 'ogcapi-k8s-manager' },
+        description: {
+          type: 'string',
+          default: 'OGC API – Processes server that runs container images as Kubernetes Jobs',
+        },
+      },
+    },
+    manager: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        local_store: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Embedded SQLite store of the local (in-process) jobs.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              default: 'data/jobs.sqlite',
+              description: 'Relative paths are resolved against the folder of the configuration file.',
+            },
+          },
+        },
+        sync_wait_seconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3600,
+          default: 60,
+          description: 'Longest a synchronous execution waits before answering as an asynchronous job.',
+        },
+      },
+    },
+    resources: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['type', 'processor'],
+        properties: {
+          type: { type: 'string', enum: ['process'] },
+          processor: {
+            type: 'object',
+            required: ['name'],
+            properties: { name: { type: 'string', minLength: 1 } },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export type ServerConfigFile = FromSchema<typeof serverConfigSchema>;
+
+/** Job control options a configuration may set for a process. */
+export const jobControlOptionsSchema = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: jobControlOptionSchema,
+} as const;

@@ -1,0 +1,137 @@
+// Every failure a client can cause or see is one of these classes. The HTTP layer maps them to
+// application/problem+json in one place (src/http/problem.ts); the domain never speaks HTTP status
+// codes directly, it only picks the kind of failure.
+
+const OGC = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0';
+// Failures that the standard does not name get a type of our own, documented in docs/.
+const OURS = 'urn:ogcapi-k8s-manager:problem';
+
+export abstract class ProblemError extends Error {
+  abstract readonly status: number;
+  abstract readonly type: string;
+  abstract readonly title: string;
+  /** Extra members of the problem document, e.g. the list of bad inputs. */
+  readonly extensions: Record<string, unknown> = {};
+  readonly headers: Record<string, string> = {};
+}
+
+export class NoSuchProcess extends ProblemError {
+  readonly status = 404;
+  readonly type = `${OGC}/no-such-process`;
+  readonly title = 'No such process';
+  constructor(processId: string) {
+    super(`There is no process '${processId}'. GET /processes lists the processes this server offers.`);
+  }
+}
+
+export class NoSuchJob extends ProblemError {
+  readonly status = 404;
+  readonly type = `${OGC}/no-such-job`;
+  readonly title = 'No such job';
+  constructor(jobId: string) {
+    super(`There is no job '${jobId}'. It never existed or was dismissed and removed.`);
+  }
+}
+
+export class ResultNotReady extends ProblemError {
+  readonly status = 404;
+  readonly type = `${OGC}/result-not-ready`;
+  readonly title = 'Result not ready';
+}
+
+export class JobFailed extends ProblemError {
+  readonly status = 500;
+  readonly type = `${OURS}:job-failed`;
+  readonly title = 'Job failed';
+}
+
+export interface InputProblem {
+  input: string;
+  problem: string;
+}
+
+/** The execute request names unknown inputs, misses required ones, or has values that break their schema. */
+export class InvalidInputs extends ProblemError {
+  readonly status = 400;
+  readonly type = `${OURS}:invalid-inputs`;
+  readonly title = 'Invalid inputs';
+  constructor(readonly problems: InputProblem[]) {
+    super(problems.map((p) => `input '${p.input}': ${p.problem}`).join('; '));
+    this.extensions.invalidInputs = problems;
+  }
+}
+
+/** A malformed request: bad JSON, an execute document that breaks the standard's schema, a bad query. */
+export class InvalidRequest extends ProblemError {
+  readonly status = 400;
+  readonly type = `${OURS}:invalid-request`;
+  readonly title = 'Invalid request';
+}
+
+export class InvalidParameter extends ProblemError {
+  readonly status = 400;
+  readonly type = `${OURS}:invalid-parameter`;
+  readonly title = 'Invalid query parameter';
+}
+
+export class Unauthorized extends ProblemError {
+  readonly status = 401;
+  readonly type = `${OURS}:unauthorized`;
+  readonly title = 'Unauthorized';
+}
+
+export class ExecutionModeNotSupported extends ProblemError {
+  readonly status = 400;
+  readonly type = `${OURS}:execution-mode-not-supported`;
+  readonly title = 'Execution mode not supported';
+}
+
+export class PayloadTooLarge extends ProblemError {
+  readonly status = 413;
+  readonly type = `${OURS}:payload-too-large`;
+  readonly title = 'Payload too large';
+}
+
+export class UnsupportedMediaType extends ProblemError {
+  readonly status = 415;
+  readonly type = `${OURS}:unsupported-media-type`;
+  readonly title = 'Unsupported media type';
+}
+
+export class NotAcceptable extends ProblemError {
+  readonly status = 406;
+  readonly type = `${OURS}:not-acceptable`;
+  readonly title = 'Not acceptable';
+}
+
+export class NotFound extends ProblemError {
+  readonly status = 404;
+  readonly type = `${OURS}:not-found`;
+  readonly title = 'Not found';
+}
+
+export class MethodNotAllowed extends ProblemError {
+  readonly status = 405;
+  readonly type = `${OURS}:method-not-allowed`;
+  readonly title = 'Method not allowed';
+  constructor(method: string, path: string, allowed: string[]) {
+    super(`${method} is not allowed on ${path}; use ${allowed.join(', ')}.`);
+    this.headers.Allow = allowed.join(', ');
+  }
+}
+
+/** A synchronous execution outlived its wait bound and the process cannot answer asynchronously. */
+export class SyncTimeout extends ProblemError {
+  readonly status = 504;
+  readonly type = `${OURS}:sync-timeout`;
+  readonly title = 'Synchronous execution timed out';
+}
+
+export class NotReady extends ProblemError {
+  readonly status = 503;
+  readonly type = `${OURS}:not-ready`;
+  readonly title = 'Not ready';
+}
+
+/** The configuration file is missing, unreadable or invalid: the server must not start. */
+export class ConfigError extends Error {}

@@ -1,0 +1,70 @@
+import express, { Router, type Request } from 'express';
+import { UnsupportedMediaType } from '../../errors.js';
+import type { Services } from '../../services.js';
+import { executionPreferences } from '../prefer.js';
+import { noQuerySchema, processListQuerySchema, queryParser, type ProcessListQuery } from '../query.js';
+import { sendResults } from '../results.js';
+import { onlyMethods } from '../methods.js';
+import { InvalidParameter } from '../../errors.js';
+
+export function processRoutes({ registry, jobs, representations, queryAjv, config }: Services): Router {
+  const router = Router();
+  const parseList = queryParser<ProcessListQuery>(queryAjv, processListQuerySchema);
+  const parseNone = queryParser(queryAjv, noQuerySchema);
+  const jsonBody = express.json({ limit: config.server.maxBodyBytes, type: () => true, strict: false });
+
+  router.route('/processes').get((req, res) => {
+    const query = parseList(req.query);
+    const offset = query.cursor === undefined ? 0 : decodeOffset(query.cursor);
+    const all = registry.list();
+    const page = all.slice(offset, offset + query.limit!);
+    const keep = { limit: query.limit };
+    const links = [{ href: representations.url('/processes', { ...keep, ...(offset ? { cursor: query.cursor } : {}) }), rel: 'self', type: 'application/json' }];
+    if (offset + query.limit! < all.length) {
+      links.push({ href: representations.url('/processes', { ...keep, cursor: encodeOffset(offset + query.limit!) }), rel: 'next', type: 'application/json' });
+    }
+    if (offset > 0) {
+      links.push({ href: representations.url('/processes', { ...keep, cursor: encodeOffset(Math.max(0, offset - query.limit!)) }), rel: 'prev', type: 'application/json' });
+    }
+    res.json({ processes: page.map((process) => representations.processSummary(process)), links });
+  }).all(onlyMethods('GET'));
+
+  router.route('/processes/:processId').get((req, res) => {
+    parseNone(req.query);
+    res.json(representations.processDescription(registry.get(req.params.processId)));
+  }).all(onlyMethods('GET'));
+
+  router.route('/processes/:processId/execution').post(requireJson, jsonBody, async (req, res) => {
+    parseNone(req.query);
+    const execution = await jobs.execute(req.params.processId, req.body, executionPreferences(req.headers.prefer));
+    if (execution.preferenceApplied.length > 0) res.set('Preference-Applied', execution.preferenceApplied.join(', '));
+    const location = representations.url(`/jobs/${encodeURIComponent(execution.job.jobID)}`);
+    if (execution.mode === 'async') {
+      res.status(201).location(location).json(representations.statusInfo(execution.job));
+      return;
+    }
+    res.set('Link', `<${location}>; rel="monitor"`);
+    sendResults(res, await jobs.results(execution.job.jobID));
+  }).all(onlyMethods('POST'));
+
+  return router;
+}
+
+function requireJson(req: Request, _res: unknown, next: (error?: unknown) => void): void {
+  const type = req.headers['content-type'];
+  if (!type || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    next(new UnsupportedMediaType(`An execute request must be sent as application/json${type ? `, not ${type.split(';')[0]}` : '; the Content-Type header is missing'}.`));
+    return;
+  }
+  next();
+}
+
+function encodeOffset(offset: number): string {
+  return Buffer.from(`o:${offset}`).toString('base64url');
+}
+
+function decodeOffset(cursor: string): number {
+  const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw new InvalidParameter(`Query parameter 'cursor' is not a cursor this server issued: '${cursor}'.`);
+  return Number(match[1]);
+}

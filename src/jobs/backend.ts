@@ -1,0 +1,31 @@
+import type { Process } from '../processes/process.js';
+import type { JobQuery, JobRecord, JobSlice, ResultsRequest } from './job.js';
+
+export interface Submission extends ResultsRequest {
+  process: Process;
+  /** Validated inputs, with secrets already removed where the process asked for that. */
+  inputs: Record<string, unknown>;
+}
+
+/**
+ * Where jobs of some processes run and are recorded: in-process with an embedded store, or as
+ * Kubernetes Jobs. The JobManager routes each process to its backend by name; the HTTP layer
+ * never sees a backend.
+ */
+export interface JobBackend {
+  readonly name: string;
+  /** Creates the job and starts it; the job exists (GET finds it) once this resolves. */
+  submit(submission: Submission): Promise<JobRecord>;
+  get(jobID: string): Promise<JobRecord | undefined>;
+  list(query: JobQuery): Promise<JobSlice>;
+  /**
+   * Stops an unfinished job (it then reads dismissed) or removes a finished one. Returns the job as
+   * dismissed, or undefined if there is no such job.
+   */
+  dismiss(jobID: string): Promise<JobRecord | undefined>;
+  /** Calls the listener with the job whenever one changes. */
+  subscribe(listener: (job: JobRecord) => void): void;
+  /** Throws, saying why, when the backend cannot serve (store closed, cluster unreachable). */
+  checkReady(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { NotReady } from '../errors.js';
+import type { LocalProcess } from '../processes/process.js';
+import type { JobBackend, Submission } from './backend.js';
+import { isFinished, type JobRecord } from './job.js';
+import type { JobStore } from './store.js';
+
+export const INTERRUPTED_MESSAGE =
+  'The server stopped while this job was unfinished, so it did not complete. Submit it again.';
+
+/** Runs local processes inside the server and records their jobs in a JobStore. */
+export class LocalJobBackend implements JobBackend {
+  readonly name = 'local';
+  private readonly running = new Map<string, AbortController>();
+  private readonly listeners: Array<(job: JobRecord) => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    const interrupted = store.failUnfinished(INTERRUPTED_MESSAGE, clock.now());
+    if (interrupted > 0) logger.warn({ interrupted }, 'jobs left unfinished by the previous run are now failed');
+  }
+
+  async submit({ process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+    const now = this.clock.now();
+    const job: JobRecord = { jobID: randomUUID(), processID: process.description.id, status: 'accepted', message: 'Accepted', created: now, updated: now, progress: 0, response };
+    if (outputs) job.outputs = outputs;
+    this.store.insert(job);
+    this.emit(job);
+    setImmediate(() => void this.run(process as LocalProcess, job.jobID, inputs));
+    return job;
+  }
+
+  async get(jobID: string) {
+    return this.store.get(jobID);
+  }
+
+  async list(query: Parameters<JobBackend['list']>[0]) {
+    return this.store.list(query);
+  }
+
+  async dismiss(jobID: string): Promise<JobRecord | undefined> {
+    const job = this.store.get(jobID);
+    if (!job) return undefined;
+    if (isFinished(job.status)) {
+      this.store.delete(jobID);
+      this.logger.info({ jobId: jobID }, 'finished job removed');
+      return { ...job, status: 'dismissed', message: job.status === 'dismissed' ? job.message : 'Dismissed and removed' };
+    }
+    this.running.get(jobID)?.abort();
+    const now = this.clock.now();
+    const dismissed = this.update(jobID, { status: 'dismissed', message: 'Dismissed by request', finished: now });
+    this.logger.info({ jobId: jobID }, 'job dismissed');
+    return dismissed;
+  }
+
+  subscribe(listener: (job: JobRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async checkReady(): Promise<void> {
+    if (this.closed) throw new NotReady('The local job store is closed.');
+    this.store.get('readiness-probe');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const controller of this.running.values()) controller.abort();
+    this.store.close();
+  }
+
+  private async run(process: LocalProcess, jobID: string, inputs: Record<string, unknown>): Promise<void> {
+    if (this.closed || this.store.get(jobID)?.status !== 'accepted') return; // dismissed before it started
+    const controller = new AbortController();
+    this.running.set(jobID, controller);
+    const log = this.logger.child({ jobId: jobID, processId: process.description.id });
+    this.update(jobID, { status: 'running', message: 'Running', started: this.clock.now() });
+    try {
+      const results = await process.run(inputs, {
+        signal: controller.signal,
+        reportProgress: (progress) => this.updateUnlessFinished(jobID, { progress: Math.round(progress) }),
+      });
+      this.updateUnlessFinished(jobID, { status: 'successful', message: 'Finished', progress: 100, results, finished: this.clock.now() });
+      log.debug('job successful');
+    } catch (error) {
+      if (controller.signal.aborted) return; // dismissed or shutting down: the record already says so
+      log.warn({ err: error }, 'job failed');
+      this.updateUnlessFinished(jobID, { status: 'failed', message: `Failed: ${(error as Error).message}`, finished: this.clock.now() });
+    } finally {
+      this.running.delete(jobID);
+    }
+  }
+
+  private updateUnlessFinished(jobID: string, changes: Partial<JobRecord>): void {
+    const current = this.store.get(jobID);
+    if (current && !isFinished(current.status) && !this.closed) this.update(jobID, changes);
+  }
+
+  private update(jobID: string, changes: Partial<JobRecord>): JobRecord | undefined {
+    const job = this.store.update(jobID, { ...changes, updated: this.clock.now() });
+    if (job) this.emit(job);
+    return job;
+  }
+
+  private emit(job: JobRecord): void {
+    for (const listener of this.listeners) listener(job);
+  }
+}

@@ -1,0 +1,212 @@
+import type { Ajv, ValidateFunction } from 'ajv';
+import type { Clock } from '../clock.js';
+import {
+  ExecutionModeNotSupported,
+  InvalidRequest,
+  JobFailed,
+  NoSuchJob,
+  ResultNotReady,
+  SyncTimeout,
+} from '../errors.js';
+import { executeRequestSchema, type ExecuteRequest, type OutputDescription } from '../ogc/schemas.js';
+import type { InputValidator } from '../processes/inputs.js';
+import type { Process } from '../processes/process.js';
+import type { ProcessRegistry } from '../processes/registry.js';
+import { describeErrors } from '../validation/ajv.js';
+import type { JobBackend } from './backend.js';
+import { compareJobs, isFinished, type Cursor, type JobFilter, type JobRecord, type OutputRequest } from './job.js';
+import { FinishWaiters } from './waiters.js';
+
+/** What the client prefers (RFC 7240), already parsed. */
+export interface ExecutionPreferences {
+  respondAsync: boolean;
+  waitSeconds?: number;
+}
+
+export interface Execution {
+  /** 'sync': the job has finished and its outcome is the response; 'async': answer 201 with its status. */
+  mode: 'sync' | 'async';
+  job: JobRecord;
+  /** Preferences honoured, for the Preference-Applied header. */
+  preferenceApplied: string[];
+}
+
+export interface JobListPage {
+  jobs: JobRecord[];
+  numberMatched: number;
+  next?: Cursor;
+  prev?: Cursor;
+}
+
+export interface JobResults {
+  job: JobRecord;
+  /** The requested outputs that the job produced, in the order the process declares them. */
+  outputs: Array<{ id: string; value: unknown; description: OutputDescription; request: OutputRequest }>;
+}
+
+/**
+ * The OGC job semantics, independent of HTTP and of where jobs run: execution modes, input
+ * validation before anything is created, listing across backends, results and dismissal.
+ */
+export class JobManager {
+  private readonly waiters = new FinishWaiters();
+  private readonly backends: Map<string, JobBackend>;
+  private readonly validateExecute: ValidateFunction<ExecuteRequest>;
+
+  constructor(
+    private readonly registry: ProcessRegistry,
+    backends: JobBackend[],
+    private readonly inputs: InputValidator,
+    private readonly clock: Clock,
+    private readonly options: { syncWaitSeconds: number },
+    ajv: Ajv,
+  ) {
+    this.backends = new Map(backends.map((backend) => [backend.name, backend]));
+    for (const backend of backends) backend.subscribe((job) => this.waiters.notify(job));
+    for (const process of registry.list()) {
+      if (!this.backends.has(process.backend)) {
+        throw new Error(`process '${process.description.id}' needs job backend '${process.backend}', which is not configured`);
+      }
+      inputs.register(process.description);
+    }
+    this.validateExecute = ajv.compile<ExecuteRequest>(executeRequestSchema);
+  }
+
+  async execute(processId: string, body: unknown, preferences: ExecutionPreferences): Promise<Execution> {
+    const process = this.registry.get(processId);
+    const request = this.checkRequest(process, body);
+    const inputs = this.inputs.validate(process.description, (request.inputs ?? {}) as Record<string, unknown>);
+    const { jobControlOptions } = process.description;
+    const allowsSync = jobControlOptions.includes('sync-execute');
+    const allowsAsync = jobControlOptions.includes('async-execute');
+    const preferenceApplied: string[] = [];
+
+    const async = (preferences.respondAsync && allowsAsync) || !allowsSync;
+    if (preferences.respondAsync && allowsAsync) preferenceApplied.push('respond-async');
+    let waitSeconds = this.options.syncWaitSeconds;
+    if (!async && preferences.waitSeconds !== undefined) {
+      waitSeconds = Math.min(preferences.waitSeconds, this.options.syncWaitSeconds);
+      preferenceApplied.push(`wait=${waitSeconds}`);
+    }
+
+    const submission = { process, inputs, response: request.response ?? 'raw', ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}) };
+    const job = await this.backendOf(process).submit(submission);
+    if (async) return { mode: 'async', job, preferenceApplied };
+
+    const finished = await this.waiters.wait(job.jobID, waitSeconds * 1000, () => this.backendOf(process).get(job.jobID));
+    if (finished) return { mode: 'sync', job: finished, preferenceApplied };
+    const current = (await this.backendOf(process).get(job.jobID)) ?? job;
+    if (allowsAsync) return { mode: 'async', job: current, preferenceApplied };
+    throw new SyncTimeout(
+      `Job ${job.jobID} did not finish within ${waitSeconds} s and process '${processId}' cannot answer asynchronously. It goes on; follow it at /jobs/${job.jobID}.`,
+    );
+  }
+
+  async getJob(jobID: string): Promise<JobRecord> {
+    for (const backend of this.backends.values()) {
+      const job = await backend.get(jobID);
+      if (job) return job;
+    }
+    throw new NoSuchJob(jobID);
+  }
+
+  /** One page of the jobs matching the filter, newest first, merged across backends. */
+  async listJobs(filter: JobFilter, limit: number, cursor?: Cursor): Promise<JobListPage> {
+    const query = { ...filter, limit, now: this.clock.now(), ...(cursor ? { cursor } : {}) };
+    const slices = await Promise.all([...this.backends.values()].map((backend) => backend.list(query)));
+    const merged = slices.flatMap((slice) => slice.jobs).sort(compareJobs);
+    const numberMatched = slices.reduce((sum, slice) => sum + slice.numberMatched, 0);
+    const backwards = cursor?.direction === 'prev';
+    // Each slice holds up to limit + 1 jobs nearest the cursor; keep the limit + 1 nearest overall.
+    const nearest = backwards ? merged.slice(-(limit + 1)) : merged.slice(0, limit + 1);
+    const more = nearest.length > limit;
+    const jobs = backwards ? nearest.slice(more ? 1 : 0) : nearest.slice(0, limit);
+    const first = jobs[0];
+    const last = jobs[jobs.length - 1];
+    const page: JobListPage = { jobs, numberMatched };
+    const hasNext = backwards ? true : more;
+    const hasPrev = backwards ? more : cursor !== undefined;
+    if (hasNext && last) page.next = { created: last.created, jobID: last.jobID, direction: 'next' };
+    if (hasPrev && first) page.prev = { created: first.created, jobID: first.jobID, direction: 'prev' };
+    return page;
+  }
+
+  async results(jobID: string): Promise<JobResults> {
+    const job = await this.getJob(jobID);
+    switch (job.status) {
+      case 'accepted':
+      case 'running':
+        throw new ResultNotReady(`Job ${jobID} is ${job.status}; its results exist once it is successful. GET /jobs/${jobID} tells its status.`);
+      case 'dismissed':
+        throw new ResultNotReady(`Job ${jobID} was dismissed; it has no results.`);
+      case 'failed':
+        throw new JobFailed(`Job ${jobID} failed, so it has no results: ${job.message ?? 'no reason was given'}`);
+      case 'successful':
+        break;
+    }
+    const process = this.registry.get(job.processID);
+    const produced = job.results ?? {};
+    const requested = job.outputs ?? Object.fromEntries(Object.keys(process.description.outputs).map((id) => [id, {}]));
+    const outputs = Object.entries(process.description.outputs)
+      .filter(([id]) => id in requested && id in produced)
+      .map(([id, description]) => ({ id, value: produced[id], description, request: requested[id] ?? {} }));
+    return { job, outputs };
+  }
+
+  async dismiss(jobID: string): Promise<JobRecord> {
+    for (const backend of this.backends.values()) {
+      const job = await backend.get(jobID);
+      if (!job) continue;
+      const process = this.registry.list().find((p) => p.description.id === job.processID);
+      if (process && !isFinished(job.status) && !process.description.jobControlOptions.includes('dismiss')) {
+        throw new ExecutionModeNotSupported(`Process '${job.processID}' does not allow dismissing its jobs while they run.`);
+      }
+      const dismissed = await backend.dismiss(jobID);
+      if (dismissed) return dismissed;
+    }
+    throw new NoSuchJob(jobID);
+  }
+
+  async checkReady(): Promise<void> {
+    await Promise.all([...this.backends.values()].map((backend) => backend.checkReady()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.backends.values()].map((backend) => backend.close()));
+  }
+
+  private backendOf(process: Process): JobBackend {
+    return this.backends.get(process.backend)!;
+  }
+
+  /** The execute document must follow the standard's schema and name only outputs the process has. */
+  private checkRequest(process: Process, body: unknown): ExecuteRequest {
+    if (!this.validateExecute(body)) {
+      throw new InvalidRequest(`The execute request does not follow the OGC execute schema: ${describeErrors(this.validateExecute.errors).join('; ')}`);
+    }
+    const { outputs, outputTransmission, id } = process.description;
+    const problems: string[] = [];
+    for (const [outputId, request] of Object.entries(body.outputs ?? {})) {
+      const output = outputs[outputId];
+      if (!output) {
+        problems.push(`output '${outputId}' is not an output of process '${id}' (its outputs: ${Object.keys(outputs).join(', ') || 'none'})`);
+        continue;
+      }
+      const mode = request.transmissionMode ?? 'value';
+      if (!outputTransmission.includes(mode)) {
+        problems.push(`output '${outputId}': transmissionMode '${mode}' is not offered (offered: ${outputTransmission.join(', ')})`);
+      }
+      const wanted = request.format?.mediaType;
+      const offered = mediaTypeOf(output);
+      if (wanted && wanted !== offered) problems.push(`output '${outputId}': format mediaType '${wanted}' is not offered (offered: ${offered})`);
+    }
+    if (problems.length > 0) throw new InvalidRequest(problems.join('; '));
+    return body;
+  }
+}
+
+/** The media type an output is delivered in: its schema's contentMediaType, else JSON. */
+export function mediaTypeOf(output: OutputDescription): string {
+  const declared = (output.schema as { contentMediaType?: unknown }).contentMediaType;
+  return typeof declared === 'string' ? declared : 'application/json';
+}

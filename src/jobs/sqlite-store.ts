@@ -1,0 +1,152 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { JobQuery, JobRecord, JobSlice, JobStatus } from './job.js';
+import type { JobStore } from './store.js';
+
+interface Row {
+  job_id: string;
+  process_id: string;
+  status: JobStatus;
+  message: string | null;
+  created: number;
+  started: number | null;
+  finished: number | null;
+  updated: number;
+  progress: number | null;
+  response: 'raw' | 'document';
+  outputs: string | null;
+  results: string | null;
+}
+
+const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results'] as const;
+
+/** The embedded job store: one SQLite file, so local job records survive a restart. */
+export function openSqliteJobStore(path: string): JobStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS jobs (
+      job_id TEXT PRIMARY KEY, process_id TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
+      created INTEGER NOT NULL, started INTEGER, finished INTEGER, updated INTEGER NOT NULL,
+      progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS jobs_newest_first ON jobs (created DESC, job_id DESC);
+  `);
+  const insert = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
+  const select = db.prepare<[string], Row>('SELECT * FROM jobs WHERE job_id = ?');
+  const remove = db.prepare<[string]>('DELETE FROM jobs WHERE job_id = ?');
+  const failUnfinished = db.prepare<[string, number, number]>(
+    "UPDATE jobs SET status = 'failed', message = ?, finished = ?, updated = ? WHERE status IN ('accepted', 'running')",
+  );
+  const updates = new Map<string, Database.Statement>();
+
+  return {
+    insert: (job) => void insert.run(toRow(job)),
+    update(jobID, changes) {
+      const row = toRow({ jobID, ...changes } as JobRecord);
+      const set = columns.filter((c) => c !== 'job_id' && keyOf(c) in changes);
+      if (set.length > 0) {
+        const key = set.join(',');
+        let statement = updates.get(key);
+        if (!statement) {
+          statement = db.prepare(`UPDATE jobs SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE job_id = @job_id`);
+          updates.set(key, statement);
+        }
+        statement.run(Object.fromEntries(['job_id', ...set].map((c) => [c, row[c as keyof Row]])));
+      }
+      const updated = select.get(jobID);
+      return updated && fromRow(updated);
+    },
+    get(jobID) {
+      const row = select.get(jobID);
+      return row && fromRow(row);
+    },
+    delete: (jobID) => remove.run(jobID).changes > 0,
+    list: (query) => list(db, query),
+    failUnfinished: (message, now) => failUnfinished.run(message, now, now).changes,
+    close: () => db.close(),
+  };
+}
+
+function list(db: Database.Database, query: JobQuery): JobSlice {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { now: query.now };
+  const inList = (column: string, name: string, values: string[]) => {
+    where.push(`${column} IN (${values.map((_, i) => `@${name}${i}`).join(', ')})`);
+    values.forEach((value, i) => (params[`${name}${i}`] = value));
+  };
+  if (query.processIDs) inList('process_id', 'process', query.processIDs);
+  if (query.statuses) inList('status', 'status', query.statuses);
+  if (query.createdFrom !== undefined) (where.push('created >= @createdFrom'), (params.createdFrom = query.createdFrom));
+  if (query.createdTo !== undefined) (where.push('created <= @createdTo'), (params.createdTo = query.createdTo));
+  const duration = '(COALESCE(finished, @now) - started) / 1000.0';
+  if (query.minDuration !== undefined || query.maxDuration !== undefined) where.push('started IS NOT NULL');
+  if (query.minDuration !== undefined) (where.push(`${duration} >= @minDuration`), (params.minDuration = query.minDuration));
+  if (query.maxDuration !== undefined) (where.push(`${duration} <= @maxDuration`), (params.maxDuration = query.maxDuration));
+  const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  const { numberMatched } = db.prepare(`SELECT COUNT(*) AS numberMatched FROM jobs ${filter}`).get(params) as { numberMatched: number };
+
+  const page = [...where];
+  let order = 'created DESC, job_id DESC';
+  if (query.cursor) {
+    Object.assign(params, { cursorCreated: query.cursor.created, cursorJob: query.cursor.jobID });
+    if (query.cursor.direction === 'next') {
+      page.push('(created < @cursorCreated OR (created = @cursorCreated AND job_id < @cursorJob))');
+    } else {
+      page.push('(created > @cursorCreated OR (created = @cursorCreated AND job_id > @cursorJob))');
+      order = 'created ASC, job_id ASC';
+    }
+  }
+  const rows = db
+    .prepare(`SELECT * FROM jobs ${page.length > 0 ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit`)
+    .all({ ...params, limit: query.limit + 1 }) as Row[];
+  if (query.cursor?.direction === 'prev') rows.reverse();
+  return { jobs: rows.map(fromRow), numberMatched };
+}
+
+function keyOf(column: (typeof columns)[number]): keyof JobRecord {
+  const keys: Record<(typeof columns)[number], keyof JobRecord> = {
+    job_id: 'jobID', process_id: 'processID', status: 'status', message: 'message', created: 'created',
+    started: 'started', finished: 'finished', updated: 'updated', progress: 'progress', response: 'response',
+    outputs: 'outputs', results: 'results',
+  };
+  return keys[column];
+}
+
+function toRow(job: JobRecord): Row {
+  return {
+    job_id: job.jobID,
+    process_id: job.processID,
+    status: job.status,
+    message: job.message ?? null,
+    created: job.created,
+    started: job.started ?? null,
+    finished: job.finished ?? null,
+    updated: job.updated,
+    progress: job.progress ?? null,
+    response: job.response,
+    outputs: job.outputs === undefined ? null : JSON.stringify(job.outputs),
+    results: job.results === undefined ? null : JSON.stringify(job.results),
+  };
+}
+
+function fromRow(row: Row): JobRecord {
+  const job: JobRecord = {
+    jobID: row.job_id,
+    processID: row.process_id,
+    status: row.status,
+    created: row.created,
+    updated: row.updated,
+    response: row.response,
+  };
+  if (row.message !== null) job.message = row.message;
+  if (row.started !== null) job.started = row.started;
+  if (row.finished !== null) job.finished = row.finished;
+  if (row.progress !== null) job.progress = row.progress;
+  if (row.outputs !== null) job.outputs = JSON.parse(row.outputs) as JobRecord['outputs'];
+  if (row.results !== null) job.results = JSON.parse(row.results) as JobRecord['results'];
+  return job;
+}

@@ -1,0 +1,14 @@
+import type { JobQuery, JobRecord, JobSlice } from './job.js';
+
+/** Where the records of local jobs are kept. Synchronous: both implementations answer at once. */
+export interface JobStore {
+  insert(job: JobRecord): void;
+  /** Applies the changes and returns the job as it now is, or undefined if there is no such job. */
+  update(jobID: string, changes: Partial<Omit<JobRecord, 'jobID'>>): JobRecord | undefined;
+  get(jobID: string): JobRecord | undefined;
+  delete(jobID: string): boolean;
+  list(query: JobQuery): JobSlice;
+  /** Marks every job that was accepted or running as failed; used at start-up. Returns how many. */
+  failUnfinished(message: string, now: number): number;
+  close(): void;
+}

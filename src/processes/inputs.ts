@@ -1,0 +1,90 @@
+import type { Ajv, ValidateFunction } from 'ajv';
+import { InvalidInputs, type InputProblem } from '../errors.js';
+import type { InputDescription } from '../ogc/schemas.js';
+import { messageOf, pathOf } from '../validation/ajv.js';
+import type { ProcessDescription } from './process.js';
+
+interface CompiledInput {
+  description: InputDescription;
+  validate: ValidateFunction;
+  minOccurs: number;
+  maxOccurs: number;
+}
+
+/**
+ * Checks the inputs of an execute request against the process's declared inputs: no unknown ones,
+ * every required one present, occurrences within bounds and each value valid under its schema.
+ * Qualified values ({"value": ..., "mediaType": ...}) are unwrapped to their value.
+ */
+export class InputValidator {
+  private readonly compiled = new Map<string, Map<string, CompiledInput>>();
+
+  constructor(private readonly ajv: Ajv) {}
+
+  /** Compiles the schemas of a process once, at start-up, so a bad schema fails early. */
+  register(process: ProcessDescription): void {
+    const inputs = new Map<string, CompiledInput>();
+    for (const [id, description] of Object.entries(process.inputs)) {
+      const maxOccurs = description.maxOccurs === 'unbounded' ? Infinity : (description.maxOccurs ?? 1);
+      inputs.set(id, { description, validate: this.ajv.compile(description.schema), minOccurs: description.minOccurs ?? 1, maxOccurs });
+    }
+    this.compiled.set(process.id, inputs);
+  }
+
+  validate(process: ProcessDescription, given: Record<string, unknown>): Record<string, unknown> {
+    const inputs = this.compiled.get(process.id);
+    if (!inputs) throw new Error(`process '${process.id}' was not registered with the input validator`);
+    const problems: InputProblem[] = [];
+    const accepted: Record<string, unknown> = {};
+
+    for (const id of Object.keys(given)) {
+      if (!inputs.has(id)) {
+        const known = [...inputs.keys()];
+        problems.push({ input: id, problem: `is not an input of process '${process.id}'${known.length ? ` (its inputs: ${known.join(', ')})` : ' (it takes no inputs)'}` });
+      }
+    }
+    for (const [id, input] of inputs) {
+      const value = given[id];
+      if (value === undefined) {
+        if (input.minOccurs > 0) problems.push({ input: id, problem: 'is required' });
+        continue;
+      }
+      const occurrences = input.maxOccurs > 1 && Array.isArray(value) ? value : [value];
+      if (occurrences.length < input.minOccurs) {
+        problems.push({ input: id, problem: `needs at least ${input.minOccurs} values, got ${occurrences.length}` });
+        continue;
+      }
+      if (occurrences.length > input.maxOccurs) {
+        problems.push({ input: id, problem: `accepts at most ${input.maxOccurs} value${input.maxOccurs === 1 ? '' : 's'}, got ${occurrences.length}` });
+        continue;
+      }
+      const values = occurrences.map((occurrence, index) => {
+        const where = occurrences.length > 1 || Array.isArray(value) && input.maxOccurs > 1 ? `${id}[${index}]` : id;
+        return this.check(input, occurrence, where, problems);
+      });
+      accepted[id] = input.maxOccurs > 1 && Array.isArray(value) ? values : values[0];
+    }
+    if (problems.length > 0) throw new InvalidInputs(problems);
+    return accepted;
+  }
+
+  private check(input: CompiledInput, occurrence: unknown, where: string, problems: InputProblem[]): unknown {
+    if (input.validate(occurrence) as boolean) return occurrence;
+    const errors = input.validate.errors;
+    const object = isObject(occurrence) ? occurrence : undefined;
+    if (object && Object.hasOwn(object, 'href') && !Object.hasOwn(object, 'value')) {
+      problems.push({ input: where, problem: 'is a reference (href); this process takes values only' });
+      return undefined;
+    }
+    if (object && Object.hasOwn(object, 'value') && (input.validate(object.value) as boolean)) return object.value; // a qualified value
+    for (const error of errors ?? []) {
+      const path = pathOf(error);
+      problems.push({ input: where, problem: path ? `${path} ${messageOf(error)}` : messageOf(error) });
+    }
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

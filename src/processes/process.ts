@@ -1,0 +1,36 @@
+import type { InputDescription, OutputDescription } from '../ogc/schemas.js';
+
+export type JobControlOption = 'sync-execute' | 'async-execute' | 'dismiss';
+
+/** What GET /processes/{id} tells about a process, links aside. */
+export interface ProcessDescription {
+  id: string;
+  version: string;
+  title: string;
+  description?: string;
+  keywords?: string[];
+  jobControlOptions: JobControlOption[];
+  outputTransmission: Array<'value' | 'reference'>;
+  inputs: Record<string, InputDescription>;
+  outputs: Record<string, OutputDescription>;
+}
+
+/** A process the server offers, and the name of the job backend that runs its jobs. */
+export interface Process {
+  readonly description: ProcessDescription;
+  readonly backend: string;
+}
+
+/** Outputs a job produced: output id → value. */
+export type JobOutputs = Record<string, unknown>;
+
+export interface RunContext {
+  /** Aborted when the job is dismissed or the server shuts down. */
+  signal: AbortSignal;
+  reportProgress(percent: number): void;
+}
+
+/** A process that runs inside the server (echo, hello-world). */
+export interface LocalProcess extends Process {
+  run(inputs: Record<string, unknown>, context: RunContext): Promise<JobOutputs>;
+}

@@ -1,0 +1,17 @@
+import type { Ajv } from 'ajv';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './config/load.js';
+import type { Representations } from './http/representations.js';
+import type { JobManager } from './jobs/manager.js';
+import type { ProcessRegistry } from './processes/registry.js';
+
+/** Everything the HTTP layer may call, built once by the composition root (src/compose.ts). */
+export interface Services {
+  config: ServerConfig;
+  logger: Logger;
+  registry: ProcessRegistry;
+  jobs: JobManager;
+  representations: Representations;
+  /** ajv that coerces query strings to the declared types. */
+  queryAjv: Ajv;
+}

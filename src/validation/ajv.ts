@@ -1,0 +1,37 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv';
+import addFormatsPlugin from 'ajv-formats';
+
+// ajv-formats is published as CommonJS; under NodeNext its default export is the module object.
+const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
+
+/** One ajv setup for the whole server: draft-07, all errors, formats checked. */
+export function createAjv(options: Options = {}): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, ...options });
+  addFormats(ajv);
+  return ajv;
+}
+
+/** "/a/b: must be integer" lines a person can act on, one per ajv error. */
+export function describeErrors(errors: ErrorObject[] | null | undefined, root = ''): string[] {
+  return (errors ?? []).map((error) => `${pathOf(error, root) || '(top level)'}: ${messageOf(error)}`);
+}
+
+export function pathOf(error: ErrorObject, root = ''): string {
+  const missing = error.keyword === 'required' ? `/${String(error.params.missingProperty)}` : '';
+  const extra =
+    error.keyword === 'additionalProperties' ? `/${String(error.params.additionalProperty)}` : '';
+  return `${root}${error.instancePath}${missing}${extra}`;
+}
+
+export function messageOf(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return 'is not a known property';
+    case 'required':
+      return 'is required';
+    case 'enum':
+      return `must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return error.message ?? 'is invalid';
+  }
+}

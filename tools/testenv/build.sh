@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the test environment's servers from their Go modules, once per version, into
+# ~/.cache/ogcapi-k8s-manager/bin/<component>-<version>/ (override with OGC_TESTENV_CACHE).
+# Each component is pinned by the go.mod/go.sum of its wrapper module beside this script.
+# Prints the directory of each component's binaries as `name=dir` lines on stdout; progress on stderr.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${OGC_TESTENV_CACHE:-$HOME/.cache/ogcapi-k8s-manager}
+export GOFLAGS=-buildvcs=false CGO_ENABLED=0
+
+log() { printf '[testenv build] %s\n' "$*" >&2; }
+
+# version of a module as pinned in a wrapper's go.mod
+pinned() { awk -v m="$2" '$1 == m { print $2; exit }' "$here/$1/go.mod"; }
+
+# build <component> <module that holds the version> <ldflags> <package>...
+build() {
+  local component=$1 module=$2 ldflags=$3; shift 3
+  local version; version=$(pinned "$component" "$module")
+  local out="$cache/bin/$component-$version"
+  if [ -f "$out/.complete" ]; then
+    echo "$component=$out"
+    return
+  fi
+  log "building $component $version (cold build; later runs reuse $out)"
+  local started=$SECONDS
+  rm -rf "$out" && mkdir -p "$out"
+  # `go build` prints nothing while compiling; a heartbeat shows the build is alive.
+  ( while sleep 60; do log "  ... $component still building ($((SECONDS - started))s)"; done ) &
+  local heartbeat=$!
+  # a single package is named after its component (etcd's main package would otherwise be named "server")
+  local target="$out/"
+  if [ $# -eq 1 ]; then target="$out/$component"; fi
+  (cd "$here/$component" && go build -trimpath -ldflags "-s -w $ldflags" -o "$target" "$@") ||
+    { kill $heartbeat; log "FAILED to build $component"; exit 1; }
+  kill $heartbeat
+  touch "$out/.complete"
+  log "built $component in $((SECONDS - started))s"
+  echo "$component=$out"
+}
+
+k8s_version=$(pinned k8s k8s.io/kubernetes)
+k8s_minor=$(echo "$k8s_version" | cut -d. -f2)
+k8s_ldflags=""
+# The same variables Kubernetes' own build sets, so /version tells the truth.
+for kv in "gitVersion=$k8s_version" gitMajor=1 "gitMinor=$k8s_minor" gitTreeState=clean \
+  "buildDate=1970-01-01T00:00:00Z"; do
+  k8s_ldflags+=" -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"
+done
+
+build etcd go.etcd.io/etcd/server/v3 "" go.etcd.io/etcd/server/v3
+build kwok sigs.k8s.io/kwok "" sigs.k8s.io/kwok/cmd/kwok
+build versitygw github.com/versity/versitygw "" github.com/versity/versitygw/cmd/versitygw
+build k8s k8s.io/kubernetes "$k8s_ldflags" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
