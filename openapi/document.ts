@@ -180,7 +180,7 @@ function executeOperation(
         in: 'header',
         required: false,
         description: '`respond-async` asks for asynchronous execution; `wait=N` bounds a synchronous one (RFC 7240).',
-        schema: { type: 'string', example: 'respond-async' },
+        schema: { type: 'string' },
       },
     ],
     requestBody: { required: true, content: json(body) },

@@ -75,11 +75,12 @@ export class LocalJobBackend implements JobBackend {
   }
 
   private async run(process: LocalProcess, jobID: string, inputs: Record<string, unknown>): Promise<void> {
-    if (this.closed || this.store.get(jobID)?.status !== 'accepted') return; // dismissed before it started
+    if (this.closed) return;
+    const started = this.update(jobID, { status: 'running', message: 'Running', started: this.clock.now() }, true);
+    if (!started) return; // dismissed before it started
     const controller = new AbortController();
     this.running.set(jobID, controller);
     const log = this.logger.child({ jobId: jobID, processId: process.description.id });
-    this.update(jobID, { status: 'running', message: 'Running', started: this.clock.now() });
     try {
       const results = await process.run(inputs, {
         signal: controller.signal,
@@ -96,13 +97,13 @@ export class LocalJobBackend implements JobBackend {
     }
   }
 
+  /** Progress and outcome of a run; once dismissed (or shutting down) the record keeps saying so. */
   private updateUnlessFinished(jobID: string, changes: Partial<JobRecord>): void {
-    const current = this.store.get(jobID);
-    if (current && !isFinished(current.status) && !this.closed) this.update(jobID, changes);
+    if (!this.closed) this.update(jobID, changes, true);
   }
 
-  private update(jobID: string, changes: Partial<JobRecord>): JobRecord | undefined {
-    const job = this.store.update(jobID, { ...changes, updated: this.clock.now() });
+  private update(jobID: string, changes: Partial<JobRecord>, unlessFinished = false): JobRecord | undefined {
+    const job = this.store.update(jobID, { ...changes, updated: this.clock.now() }, { unlessFinished });
     if (job) this.emit(job);
     return job;
   }

@@ -6,9 +6,9 @@ export function createMemoryJobStore(): JobStore {
   const jobs = new Map<string, JobRecord>();
   return {
     insert: (job) => void jobs.set(job.jobID, { ...job }),
-    update(jobID, changes) {
+    update(jobID, changes, { unlessFinished = false } = {}) {
       const current = jobs.get(jobID);
-      if (!current) return undefined;
+      if (!current || (unlessFinished && isFinished(current.status))) return undefined;
       const next = { ...current, ...changes };
       jobs.set(jobID, next);
       return { ...next };

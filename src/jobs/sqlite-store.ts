@@ -41,23 +41,24 @@ export function openSqliteJobStore(path: string): JobStore {
   const failUnfinished = db.prepare<[string, number, number]>(
     "UPDATE jobs SET status = 'failed', message = ?, finished = ?, updated = ? WHERE status IN ('accepted', 'running')",
   );
-  const updates = new Map<string, Database.Statement>();
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (sql: string) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      if (statements.size > 500) statements.clear(); // filters vary the SQL; keep the cache bounded
+      statements.set(sql, (statement = db.prepare(sql)));
+    }
+    return statement;
+  };
 
   return {
     insert: (job) => void insert.run(toRow(job)),
-    update(jobID, changes) {
+    update(jobID, changes, { unlessFinished = false } = {}) {
       const row = toRow({ jobID, ...changes } as JobRecord);
       const set = columns.filter((c) => c !== 'job_id' && keyOf(c) in changes);
-      if (set.length > 0) {
-        const key = set.join(',');
-        let statement = updates.get(key);
-        if (!statement) {
-          statement = db.prepare(`UPDATE jobs SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE job_id = @job_id`);
-          updates.set(key, statement);
-        }
-        statement.run(Object.fromEntries(['job_id', ...set].map((c) => [c, row[c as keyof Row]])));
-      }
-      const updated = select.get(jobID);
+      if (set.length === 0) return this.get(jobID);
+      const updated = prepared(`UPDATE jobs SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE job_id = @job_id${unlessFinished ? " AND status IN ('accepted', 'running')" : ''} RETURNING *`)
+        .get(Object.fromEntries(['job_id', ...set].map((c) => [c, row[c as keyof Row]]))) as Row | undefined;
       return updated && fromRow(updated);
     },
     get(jobID) {
@@ -65,13 +66,13 @@ export function openSqliteJobStore(path: string): JobStore {
       return row && fromRow(row);
     },
     delete: (jobID) => remove.run(jobID).changes > 0,
-    list: (query) => list(db, query),
+    list: (query) => list(prepared, query),
     failUnfinished: (message, now) => failUnfinished.run(message, now, now).changes,
     close: () => db.close(),
   };
 }
 
-function list(db: Database.Database, query: JobQuery): JobSlice {
+function list(prepared: (sql: string) => Database.Statement, query: JobQuery): JobSlice {
   const where: string[] = [];
   const params: Record<string, unknown> = { now: query.now };
   const inList = (column: string, name: string, values: string[]) => {
@@ -87,7 +88,7 @@ function list(db: Database.Database, query: JobQuery): JobSlice {
   if (query.minDuration !== undefined) (where.push(`${duration} >= @minDuration`), (params.minDuration = query.minDuration));
   if (query.maxDuration !== undefined) (where.push(`${duration} <= @maxDuration`), (params.maxDuration = query.maxDuration));
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  const { numberMatched } = db.prepare(`SELECT COUNT(*) AS numberMatched FROM jobs ${filter}`).get(params) as { numberMatched: number };
+  const { numberMatched } = prepared(`SELECT COUNT(*) AS numberMatched FROM jobs ${filter}`).get(params) as { numberMatched: number };
 
   const page = [...where];
   let order = 'created DESC, job_id DESC';
@@ -100,9 +101,7 @@ function list(db: Database.Database, query: JobQuery): JobSlice {
       order = 'created ASC, job_id ASC';
     }
   }
-  const rows = db
-    .prepare(`SELECT * FROM jobs ${page.length > 0 ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit`)
-    .all({ ...params, limit: query.limit + 1 }) as Row[];
+  const rows = prepared(`SELECT * FROM jobs ${page.length > 0 ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit`).all({ ...params, limit: query.limit + 1 }) as Row[];
   if (query.cursor?.direction === 'prev') rows.reverse();
   return { jobs: rows.map(fromRow), numberMatched };
 }

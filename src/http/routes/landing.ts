@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { getAbsoluteFSPath } from 'swagger-ui-dist';
+// The package's main module loads the whole UI bundle into the server; only its folder is needed.
+import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import express from 'express';
 import type { Services } from '../../services.js';
 import { onlyMethods } from '../methods.js';

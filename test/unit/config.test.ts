@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { configFileFrom, loadConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { localProcessorTypes } from '../../src/processes/processor-types.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ogcapi-config-'));
+function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, yaml);
+  return { file, load: () => loadConfig(file, env, localProcessorTypes) };
+}
+const minimal = 'resources:\n  echo: {type: process, processor: {name: Echo}}\n';
+
+describe('configuration: server-config.yaml', () => {
+  it('fills in defaults and derives the public URL from the bind address', () => {
+    const config = load(minimal).load();
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.equal(config.server.port, 5000);
+    assert.equal(config.server.url, 'http://127.0.0.1:5000');
+    assert.equal(config.server.maxBodyBytes, 1048576);
+    assert.equal(config.manager.syncWaitSeconds, 60);
+    assert.equal(config.manager.localStorePath, join(dir, 'data/jobs.sqlite'));
+    assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
+  });
+
+  it('lets PORT and HOST override the bind address', () => {
+    const config = load(minimal, { PORT: '8081', HOST: '0.0.0.0' }).load();
+    assert.equal(config.server.port, 8081);
+    assert.equal(config.server.host, '0.0.0.0');
+  });
+
+  it('keeps an explicit public URL', () => {
+    const config = load(`server: {url: 'https://processes.example.org/ogc/'}\n${minimal}`).load();
+    assert.equal(config.server.url, 'https://processes.example.org/ogc');
+  });
+
+  it('names the config file from --config, a lone argument, K8S_MANAGER_CONFIG, else ./server-config.yaml', () => {
+    assert.equal(configFileFrom(['--config', 'a.yaml'], {}), resolve('a.yaml'));
+    assert.equal(configFileFrom(['--config=b.yaml'], {}), resolve('b.yaml'));
+    assert.equal(configFileFrom(['c.yaml'], { K8S_MANAGER_CONFIG: 'd.yaml' }), resolve('c.yaml'));
+    assert.equal(configFileFrom([], { K8S_MANAGER_CONFIG: 'd.yaml' }), resolve('d.yaml'));
+    assert.equal(configFileFrom([], {}), resolve('server-config.yaml'));
+  });
+
+  const invalid: Array<[string, string, RegExp]> = [
+    ['a wrong type', `server: {bind: {port: high}}\n${minimal}`, /:1 \/server\/bind\/port: must be integer/],
+    ['a port out of range', `server:\n  bind:\n    port: 70000\n${minimal}`, /:3 \/server\/bind\/port: must be <= 65535/],
+    ['an unknown key', `server: {colour: blue}\n${minimal}`, /\/server\/colour: is not a known property/],
+    ['a missing section', 'server: {}\n', /\/resources: is required/],
+    ['an unknown processor', 'resources:\n  x: {type: process, processor: {name: Nope}}\n', /:2 \/resources\/x\/processor\/name: unknown processor 'Nope'; known: Echo, HelloWorld/],
+    ['an option the processor does not take', 'resources:\n  x:\n    type: process\n    processor: {name: Echo, image: busybox}\n', /process 'x'.*:4 \/resources\/x\/processor\/image: is not a known property/s],
+    ['a bad resource type', 'resources:\n  x: {type: collection, processor: {name: Echo}}\n', /\/resources\/x\/type: must be one of "process"/],
+    ['a bad process id', 'resources:\n  "no spaces": {type: process, processor: {name: Echo}}\n', /resources/],
+    ['broken YAML', 'resources: [\n', /is not valid YAML/],
+  ];
+  for (const [name, yaml, message] of invalid) {
+    it(`refuses ${name}, naming the file and the path`, () => {
+      const { file, load: loadIt } = load(yaml);
+      assert.throws(loadIt, (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.ok(error.message.includes(file), error.message);
+        assert.match(error.message, message);
+        return true;
+      });
+    });
+  }
+
+  it('refuses a missing file, naming it', () => {
+    assert.throws(() => loadConfig(join(dir, 'missing.yaml'), {}, localProcessorTypes), /Cannot read configuration file .*missing\.yaml/);
+  });
+
+  it('refuses a PORT that is not a port', () => {
+    assert.throws(load(minimal, { PORT: 'eighty' }).load, /PORT must be an integer/);
+  });
+
+  it('accepts the shipped server-config.yaml', () => {
+    const config = loadConfig(resolve('server-config.yaml'), {}, localProcessorTypes);
+    assert.ok(config.resources.length >= 2);
+  });
+});
