@@ -8,6 +8,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${OGC_TESTENV_CACHE:-$HOME/.cache/ogcapi-k8s-manager}
 export GOFLAGS=-buildvcs=false CGO_ENABLED=0
+# Go may be installed without being on PATH (its default place on Debian-style images).
+export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "[testenv build] Go 1.24 or newer is needed to build the test servers; install it and put it on PATH" >&2; exit 1; }
 
 log() { printf '[testenv build] %s\n' "$*" >&2; }
 

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/logger.js';
+import { repoRoot } from '../support/paths.js';
+import { freePort, startTestServer } from '../support/server.js';
+
+const main = join(repoRoot, 'dist/src/main.js');
+
+function serverProcess(configYaml: string, env: NodeJS.ProcessEnv = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'ogcapi-process-'));
+  writeFileSync(join(dir, 'server-config.yaml'), configYaml);
+  const child = spawn(process.execPath, [main, join(dir, 'server-config.yaml')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, dir, output: () => output };
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not become ready within 10 s`);
+}
+
+describe('server process: start-up, logs and shutdown', () => {
+  it('refuses to start on an invalid configuration, naming the file and the path (exit code 2)', async () => {
+    const { child, dir, output } = serverProcess('server: {bind: {port: -1}}\nresources: {}\n');
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2);
+    assert.match(output(), new RegExp(`${dir}/server-config.yaml:1 /server/bind/port: must be >= 0`));
+    assert.match(output(), /\/resources: must NOT have fewer than 1 properties/);
+  });
+
+  it('finishes requests in flight on SIGTERM, then exits 0', async () => {
+    const port = await freePort();
+    const { child, output } = serverProcess(`
+server: {bind: {host: 127.0.0.1, port: ${port}}, logging: {level: info}}
+manager: {local_store: {path: ':memory:'}}
+resources: {echo: {type: process, processor: {name: Echo}}}
+`);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await waitReady(url);
+      const inFlight = fetch(`${url}/processes/echo/execution`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ inputs: { string_input: 'done', pause: 1 } }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      child.kill('SIGTERM');
+      const response = await inFlight;
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), 'done');
+      const [code] = await once(child, 'exit');
+      assert.equal(code, 0);
+      assert.match(output(), /"msg":"shutting down"/);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('logs job events as JSON carrying the job id, and never a secret', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const logger = createLogger('info', sink as unknown as Parameters<typeof createLogger>[1]);
+    logger.child({ jobId: 'job-1' }).info({ inputs: { token: 'secret-value', name: 'x' }, token: 'also-secret' }, 'job submitted');
+    const entry = JSON.parse(lines[0]!);
+    assert.equal(entry.jobId, 'job-1');
+    assert.equal(entry.inputs.name, 'x');
+    assert.doesNotMatch(lines.join(''), /secret-value|also-secret/);
+  });
+
+  it('reports not ready (503) once the job store is closed', async () => {
+    const server = await startTestServer();
+    await server.services.jobs.close();
+    const res = await server.client.get('/readyz');
+    assert.equal(res.status, 503);
+    assert.match(JSON.parse(res.text).detail, /store is closed/);
+    server.running.server.close();
+  });
+});
