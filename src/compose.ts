@@ -1,5 +1,6 @@
 // The composition root: configuration → services → app. The only place that decides which
 // implementation stands behind each interface.
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { ServerConfig } from './config/load.js';
@@ -9,27 +10,60 @@ import { LocalJobBackend } from './jobs/local-backend.js';
 import { JobManager } from './jobs/manager.js';
 import { openSqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/store.js';
+import { connectToCluster, type ClusterConnection } from './kubernetes/cluster.js';
+import { genericImageProcessorType, isImageProcess } from './kubernetes/generic-image.js';
+import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
 import { InputValidator } from './processes/inputs.js';
+import type { Process } from './processes/process.js';
+import { localProcessorTypes, type ProcessorType } from './processes/processor-types.js';
 import { ProcessRegistry } from './processes/registry.js';
 import type { Services } from './services.js';
 import { createAjv } from './validation/ajv.js';
+
+/** Every processor a configuration may name. */
+export const processorTypes: ProcessorType[] = [...localProcessorTypes, genericImageProcessorType];
 
 export interface Overrides {
   clock?: Clock;
   /** A store for the local jobs other than the configured SQLite file (tests). */
   localStore?: JobStore;
+  /** The cluster to use instead of the one the environment names (tests). */
+  cluster?: ClusterConnection;
 }
 
-export function buildServices(config: ServerConfig, logger: Logger, overrides: Overrides = {}): Services {
+export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv, logger: Logger, overrides: Overrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
   const ajv = createAjv();
-  const registry = new ProcessRegistry(
-    config.resources.map((resource) => resource.processorType.create(resource.id, resource.options)),
-  );
+  let processes: Process[] = config.resources.map((resource) => resource.processorType.create(resource.id, resource.options, { configDir: dirname(config.file) }));
   const backends: JobBackend[] = [
     new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), clock, logger),
   ];
-  const jobs = new JobManager(registry, backends, new InputValidator(ajv), clock, { syncWaitSeconds: config.manager.syncWaitSeconds }, ajv);
+
+  const imageProcesses = processes.filter(isImageProcess);
+  if (imageProcesses.length > 0) {
+    const cluster = overrides.cluster ?? connectToCluster(env);
+    if (cluster) {
+      const { kubernetes } = config.manager;
+      const backend = new KubernetesJobBackend(cluster, logger.child({ backend: 'kubernetes' }), clock, {
+        defaults: { timeoutSeconds: kubernetes.defaultTimeoutSeconds, ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished },
+        stuckGraceSeconds: kubernetes.stuckGraceSeconds,
+        maxInputsBytes: kubernetes.maxInputsBytes,
+        resyncSeconds: kubernetes.resyncSeconds,
+      });
+      await backend.start(imageProcesses);
+      backends.push(backend);
+      logger.info({ cluster: cluster.source, namespace: cluster.namespace }, 'running image processes as Kubernetes Jobs');
+    } else {
+      logger.warn({ processes: imageProcesses.map((p) => p.description.id) }, 'no Kubernetes cluster configured (KUBECONFIG, in-cluster service account or ~/.kube/config): image processes are not offered');
+      processes = processes.filter((process) => !isImageProcess(process));
+    }
+  }
+  if (processes.some((process) => process.requiresToken) && !env.K8S_MANAGER_API_TOKEN) {
+    logger.warn('K8S_MANAGER_API_TOKEN is not set: protected processes (check_auth) refuse to run until it is');
+  }
+
+  const registry = new ProcessRegistry(processes);
+  const jobs = new JobManager(registry, backends, new InputValidator(ajv), clock, { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN }, ajv);
   return {
     config,
     logger,

@@ -80,6 +80,13 @@ export class Unauthorized extends ProblemError {
   readonly title = 'Unauthorized';
 }
 
+/** A protected process on a server without K8S_MANAGER_API_TOKEN: it refuses rather than run unprotected. */
+export class TokenNotConfigured extends ProblemError {
+  readonly status = 503;
+  readonly type = `${OURS}:token-not-configured`;
+  readonly title = 'Protected process unavailable';
+}
+
 export class ExecutionModeNotSupported extends ProblemError {
   readonly status = 400;
   readonly type = `${OURS}:execution-mode-not-supported`;
@@ -125,6 +132,13 @@ export class SyncTimeout extends ProblemError {
   readonly status = 504;
   readonly type = `${OURS}:sync-timeout`;
   readonly title = 'Synchronous execution timed out';
+}
+
+/** The Kubernetes API refused or could not be reached: the job was not created. */
+export class ClusterUnavailable extends ProblemError {
+  readonly status = 502;
+  readonly type = `${OURS}:cluster-error`;
+  readonly title = 'Kubernetes API error';
 }
 
 export class NotReady extends ProblemError {

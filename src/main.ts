@@ -1,15 +1,14 @@
 import { configFileFrom, loadConfig } from './config/load.js';
-import { buildServices } from './compose.js';
+import { buildServices, processorTypes } from './compose.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
-import { localProcessorTypes } from './processes/processor-types.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
   const file = configFileFrom(process.argv.slice(2), process.env);
-  const config = loadConfig(file, process.env, localProcessorTypes);
+  const config = loadConfig(file, process.env, processorTypes);
   const logger = createLogger(config.server.logLevel);
-  const services = buildServices(config, logger);
+  const services = await buildServices(config, process.env, logger);
   const running = await startServer(services);
   logger.info({ url: running.url, publicUrl: config.server.url, config: file, processes: services.registry.list().map((p) => p.description.id) }, `serving OGC API – Processes at ${running.url} (Swagger UI: ${running.url}/api.html)`);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

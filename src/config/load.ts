@@ -24,7 +24,11 @@ export interface ServerConfig {
     title: string;
     description: string;
   };
-  manager: { localStorePath: string; syncWaitSeconds: number };
+  manager: {
+    localStorePath: string;
+    syncWaitSeconds: number;
+    kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
+  };
   resources: ResourceConfig[];
 }
 
@@ -83,6 +87,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
   const host = env.HOST || server.bind?.host || '127.0.0.1';
   const port = env.PORT !== undefined && env.PORT !== '' ? parsePort(env.PORT) : (server.bind?.port ?? 5000);
   const storePath = raw.manager?.local_store?.path ?? 'data/jobs.sqlite';
+  const kubernetes = raw.manager?.kubernetes;
   return {
     file,
     server: {
@@ -97,6 +102,13 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
     manager: {
       localStorePath: storePath === ':memory:' || isAbsolute(storePath) ? storePath : resolve(dirname(file), storePath),
       syncWaitSeconds: raw.manager?.sync_wait_seconds ?? 60,
+      kubernetes: {
+        defaultTimeoutSeconds: kubernetes?.default_timeout_seconds ?? 3600,
+        defaultTtlSecondsAfterFinished: kubernetes?.default_ttl_seconds_after_finished ?? 604800,
+        stuckGraceSeconds: kubernetes?.stuck_grace_seconds ?? 300,
+        maxInputsBytes: kubernetes?.max_inputs_bytes ?? 65536,
+        resyncSeconds: kubernetes?.resync_seconds ?? 30,
+      },
     },
     resources,
   };

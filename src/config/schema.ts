@@ -81,6 +81,19 @@ export const serverConfigSchema = {
           default: 60,
           description: 'Longest a synchronous execution waits before answering as an asynchronous job.',
         },
+        kubernetes: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Jobs of GenericImageProcessor processes. The namespace comes from K8S_MANAGER_NAMESPACE, else the service account.',
+          properties: {
+            default_timeout_seconds: { type: 'integer', minimum: 1, default: 3600, description: 'activeDeadlineSeconds unless a process sets timeout_seconds.' },
+            default_ttl_seconds_after_finished: { type: 'integer', minimum: 0, default: 604800, description: 'How long finished Jobs are kept (7 days) unless a process sets its own.' },
+            stuck_grace_seconds: { type: 'integer', minimum: 1, default: 300, description: 'How long a job may wait on a bad image or an unschedulable pod before it is failed.' },
+            max_inputs_bytes: { type: 'integer', minimum: 1024, maximum: 100000, default: 65536, description: 'Largest inputs (as JSON) a job accepts: they travel in an env var and an annotation.' },
+            resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often every cached job is re-derived and stuck jobs are swept.' },
+          },
+        },
       },
     },
     resources: {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Ajv, ValidateFunction } from 'ajv';
 import type { Clock } from '../clock.js';
 import {
@@ -7,6 +8,8 @@ import {
   NoSuchJob,
   ResultNotReady,
   SyncTimeout,
+  TokenNotConfigured,
+  Unauthorized,
 } from '../errors.js';
 import { executeRequestSchema, type ExecuteRequest, type OutputDescription } from '../ogc/schemas.js';
 import type { InputValidator } from '../processes/inputs.js';
@@ -16,6 +19,9 @@ import { describeErrors } from '../validation/ajv.js';
 import type { JobBackend } from './backend.js';
 import { compareJobs, isFinished, type Cursor, type JobFilter, type JobRecord, type OutputRequest } from './job.js';
 import { FinishWaiters } from './waiters.js';
+
+/** The input that carries the API token of protected processes. */
+export const TOKEN_INPUT = 'token';
 
 /** What the client prefers (RFC 7240), already parsed. */
 export interface ExecutionPreferences {
@@ -58,7 +64,7 @@ export class JobManager {
     backends: JobBackend[],
     private readonly inputs: InputValidator,
     private readonly clock: Clock,
-    private readonly options: { syncWaitSeconds: number },
+    private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined },
     ajv: Ajv,
   ) {
     this.backends = new Map(backends.map((backend) => [backend.name, backend]));
@@ -75,7 +81,10 @@ export class JobManager {
   async execute(processId: string, body: unknown, preferences: ExecutionPreferences): Promise<Execution> {
     const process = this.registry.get(processId);
     const request = this.checkRequest(process, body);
-    const inputs = this.inputs.validate(process.description, (request.inputs ?? {}) as Record<string, unknown>);
+    const given = (request.inputs ?? {}) as Record<string, unknown>;
+    if (process.requiresToken) this.checkToken(processId, given[TOKEN_INPUT]);
+    const inputs = this.inputs.validate(process.description, given);
+    delete inputs[TOKEN_INPUT]; // checked; it must not be stored, injected or logged
     const { jobControlOptions } = process.description;
     const allowsSync = jobControlOptions.includes('sync-execute');
     const allowsAsync = jobControlOptions.includes('async-execute');
@@ -173,6 +182,21 @@ export class JobManager {
 
   async close(): Promise<void> {
     await Promise.all([...this.backends.values()].map((backend) => backend.close()));
+  }
+
+  /** Compares in constant time; a missing, wrong or unconfigured token creates nothing. */
+  private checkToken(processId: string, given: unknown): void {
+    const expected = this.options.apiToken;
+    if (!expected) {
+      throw new TokenNotConfigured(`Process '${processId}' is protected, and this server has no API token configured (K8S_MANAGER_API_TOKEN), so it does not run it.`);
+    }
+    if (typeof given !== 'string' || given === '') {
+      throw new Unauthorized(`Process '${processId}' needs the input '${TOKEN_INPUT}' with this server's API token.`);
+    }
+    const digest = (text: string) => createHash('sha256').update(text).digest();
+    if (!timingSafeEqual(digest(given), digest(expected))) {
+      throw new Unauthorized(`The input '${TOKEN_INPUT}' does not match this server's API token.`);
+    }
   }
 
   private backendOf(process: Process): JobBackend {

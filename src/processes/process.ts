@@ -19,6 +19,8 @@ export interface ProcessDescription {
 export interface Process {
   readonly description: ProcessDescription;
   readonly backend: string;
+  /** Executions must carry the input `token` equal to K8S_MANAGER_API_TOKEN (it never reaches the job). */
+  readonly requiresToken?: boolean;
 }
 
 /** Outputs a job produced: output id → value. */

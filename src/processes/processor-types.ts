@@ -7,7 +7,7 @@ export interface ProcessorType {
   name: string;
   /** JSON Schema of the whole `processor:` block, `name` included. */
   optionsSchema: object;
-  create(processId: string, options: Record<string, unknown>): Process;
+  create(processId: string, options: Record<string, unknown>, context: { configDir: string }): Process;
 }
 
 const noOptions = {

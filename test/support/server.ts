@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import type { Clock } from '../../src/clock.js';
 import type { JobStore } from '../../src/jobs/store.js';
-import { buildServices } from '../../src/compose.js';
+import { buildServices, processorTypes, type Overrides } from '../../src/compose.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/logger.js';
-import { localProcessorTypes } from '../../src/processes/processor-types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { Services } from '../../src/services.js';
 import { OgcClient } from './client.js';
@@ -41,6 +40,8 @@ export interface TestServerOptions {
   dir?: string;
   /** Local job store to use instead of the configured one, e.g. to seed jobs directly. */
   localStore?: JobStore;
+  /** The Kubernetes cluster for image processes. */
+  cluster?: Overrides['cluster'];
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -48,10 +49,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const file = join(dir, 'server-config.yaml');
   writeFileSync(file, options.configYaml ?? DEFAULT_TEST_CONFIG);
   // Links use the public URL, derived from the bound port: pick a free one first.
-  const config = loadConfig(file, { PORT: String(await freePort()), ...options.env }, localProcessorTypes);
-  const services = buildServices(config, createLogger(config.server.logLevel), {
+  const config = loadConfig(file, { PORT: String(await freePort()), ...options.env }, processorTypes);
+  const services = await buildServices(config, options.env ?? {}, createLogger(config.server.logLevel), {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.localStore ? { localStore: options.localStore } : {}),
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   });
   const running = await startServer(services);
   return { url: running.url, client: new OgcClient(running.url), services, running, stop: () => running.stop() };

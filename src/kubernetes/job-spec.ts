@@ -1,0 +1,116 @@
+import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { ResultsRequest } from '../jobs/job.js';
+import type { ImageProcessSpec } from './generic-image.js';
+import { ANNOTATIONS, jobName, LABELS, MAIN_CONTAINER, MANAGED_BY } from './labels.js';
+
+/** Server-wide defaults that a process may override. */
+export interface JobDefaults {
+  timeoutSeconds: number;
+  ttlSecondsAfterFinished: number;
+}
+
+/** When a process sets no resources: enough for a small tool, bounded so one job cannot take a node. */
+export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } };
+
+/** Hardened unless the process says otherwise: no privilege escalation, no capabilities, seccomp on. */
+export const HARDENED_CONTAINER_SECURITY = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+export const HARDENED_POD_SECURITY = { seccompProfile: { type: 'RuntimeDefault' } };
+
+export interface JobRequest extends ResultsRequest {
+  jobID: string;
+  processID: string;
+  /** Validated inputs, token removed. */
+  inputs: Record<string, unknown>;
+  created: number;
+}
+
+const SECRET_LOOKING = /secret|password|passwd|token|key|credential/i;
+
+/** The inputs for the annotation: values under secret-looking names are masked (the env var keeps them). */
+export function maskedInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, SECRET_LOOKING.test(name) ? '***' : value]));
+}
+
+/** The Kubernetes Job for one execution of an image process. */
+export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: JobDefaults): V1Job {
+  const labels = { ...spec.labels, [LABELS.managedBy]: MANAGED_BY, [LABELS.jobId]: request.jobID, [LABELS.processId]: request.processID };
+  const identity: V1EnvVar[] = [
+    { name: 'K8S_MANAGER_JOB_ID', value: request.jobID },
+    { name: 'K8S_MANAGER_PROCESS_ID', value: request.processID },
+  ];
+  const mounts: V1VolumeMount[] = spec.volumes.map((volume) => ({
+    name: volume.name,
+    mountPath: volume.mountPath,
+    ...(volume.subPath ? { subPath: volume.subPath } : {}),
+    ...(volume.readOnly !== undefined ? { readOnly: volume.readOnly } : {}),
+  }));
+  const containerSecurity = spec.containerSecurityContext ?? HARDENED_CONTAINER_SECURITY;
+  const main: V1Container = {
+    name: MAIN_CONTAINER,
+    image: spec.image,
+    env: [...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(request.inputs) }],
+    resources: spec.resources ?? DEFAULT_RESOURCES,
+    securityContext: containerSecurity,
+    // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB).
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+  };
+  if (spec.imagePullPolicy) main.imagePullPolicy = spec.imagePullPolicy;
+  if (spec.command) main.command = spec.command;
+  if (spec.args) main.args = spec.args;
+  if (spec.workingDir) main.workingDir = spec.workingDir;
+  if (spec.envFrom.length) main.envFrom = spec.envFrom;
+  if (mounts.length) main.volumeMounts = mounts;
+
+  const resultsRequest: ResultsRequest = { response: request.response, ...(request.outputs ? { outputs: request.outputs } : {}) };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: jobName(request.jobID),
+      labels,
+      annotations: {
+        ...spec.annotations,
+        [ANNOTATIONS.created]: new Date(request.created).toISOString(),
+        [ANNOTATIONS.inputs]: JSON.stringify(maskedInputs(request.inputs)),
+        [ANNOTATIONS.resultsRequest]: JSON.stringify(resultsRequest),
+      },
+    },
+    spec: {
+      backoffLimit: spec.retries,
+      activeDeadlineSeconds: spec.timeoutSeconds ?? defaults.timeoutSeconds,
+      ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished ?? defaults.ttlSecondsAfterFinished,
+      template: {
+        metadata: { labels, annotations: { ...spec.annotations } },
+        spec: {
+          restartPolicy: 'Never',
+          enableServiceLinks: false,
+          automountServiceAccountToken: spec.automountServiceAccountToken,
+          securityContext: spec.podSecurityContext ?? HARDENED_POD_SECURITY,
+          containers: [main],
+          ...(spec.initContainers.length
+            ? { initContainers: spec.initContainers.map((init) => ({ securityContext: containerSecurity, ...init, env: [...(init.env ?? []), ...identity] })) }
+            : {}),
+          ...(spec.volumes.length ? { volumes: spec.volumes.map(toVolume) } : {}),
+          ...(spec.imagePullSecrets.length ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) } : {}),
+          ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.affinity ? { affinity: spec.affinity } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
+          ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+        },
+      },
+    },
+  };
+}
+
+function toVolume(volume: ImageProcessSpec['volumes'][number]): V1Volume {
+  const { source } = volume;
+  if ('persistentVolumeClaim' in source) return { name: volume.name, persistentVolumeClaim: { claimName: source.persistentVolumeClaim } };
+  if ('configMap' in source) return { name: volume.name, configMap: { name: source.configMap } };
+  if ('secret' in source) return { name: volume.name, secret: { secretName: source.secret } };
+  return { name: volume.name, emptyDir: source.emptyDir };
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { ClusterUnavailable, NotReady, PayloadTooLarge } from '../errors.js';
+import type { JobBackend, Submission } from '../jobs/backend.js';
+import { isFinished, sliceJobs, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
+import { describeApiError, statusOf, type ClusterConnection } from './cluster.js';
+import { isImageProcess, type ImageProcess } from './generic-image.js';
+import { buildJob, type JobDefaults } from './job-spec.js';
+import { observeJob, type ObservedJob } from './job-status.js';
+import { ANNOTATIONS, LABELS, MANAGED_SELECTOR } from './labels.js';
+import { WatchedObjects } from './watched-objects.js';
+
+export interface KubernetesBackendOptions {
+  defaults: JobDefaults;
+  /** How long a job may wait on a bad image or an unschedulable pod before it is failed. */
+  stuckGraceSeconds: number;
+  /** Largest K8S_MANAGER_INPUTS value accepted (the env var and the annotation share this budget). */
+  maxInputsBytes: number;
+  /** How often every cached job is re-derived and stuck jobs are swept. */
+  resyncSeconds: number;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * Jobs of image processes, as Kubernetes Jobs. The cluster is the database: every record is derived
+ * from the Job, its pods and our annotations, read through watch-backed caches, so any number of
+ * replicas agree and a restarted server finds every job again.
+ */
+export class KubernetesJobBackend implements JobBackend {
+  readonly name = 'kubernetes';
+  private readonly batch: BatchV1Api;
+  private readonly core: CoreV1Api;
+  private readonly namespace: string;
+  private readonly jobs = new Map<string, V1Job>();
+  private readonly pods = new Map<string, Map<string, V1Pod>>();
+  private readonly observed = new Map<string, ObservedJob>();
+  private readonly listeners: Array<(job: JobRecord) => void> = [];
+  private readonly savingResults = new Set<string>();
+  private readonly failing = new Set<string>();
+  private readonly jobWatch: WatchedObjects<V1Job>;
+  private readonly podWatch: WatchedObjects<V1Pod>;
+  private resync: NodeJS.Timeout | undefined;
+
+  constructor(
+    connection: ClusterConnection,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+    private readonly options: KubernetesBackendOptions,
+  ) {
+    const { kubeConfig, namespace } = connection;
+    this.namespace = namespace;
+    this.batch = kubeConfig.makeApiClient(BatchV1Api);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.jobWatch = new WatchedObjects<V1Job>(
+      kubeConfig,
+      `/apis/batch/v1/namespaces/${namespace}/jobs`,
+      () => this.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
+      MANAGED_SELECTOR,
+      logger.child({ watch: 'jobs' }),
+      (job, deleted) => this.onJob(job, deleted),
+    );
+    this.podWatch = new WatchedObjects<V1Pod>(
+      kubeConfig,
+      `/api/v1/namespaces/${namespace}/pods`,
+      () => this.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR }),
+      MANAGED_SELECTOR,
+      logger.child({ watch: 'pods' }),
+      (pod, deleted) => this.onPod(pod, deleted),
+    );
+  }
+
+  /** Creates the env-file ConfigMaps, then fills the caches; resolves once both are watching. */
+  async start(processes: ImageProcess[]): Promise<void> {
+    for (const process of processes) {
+      for (const [name, data] of Object.entries(process.spec.envFileConfigMaps)) await this.applyConfigMap(name, data);
+    }
+    await Promise.all([this.podWatch.start(), this.jobWatch.start()]);
+    this.resync = setInterval(() => this.reconcileAll(), this.options.resyncSeconds * 1000);
+    this.resync.unref();
+  }
+
+  async submit({ process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+    if (!isImageProcess(process)) throw new Error(`process '${process.description.id}' is not an image process`);
+    const inputsBytes = Buffer.byteLength(JSON.stringify(inputs));
+    if (inputsBytes > this.options.maxInputsBytes) {
+      throw new PayloadTooLarge(`The inputs take ${inputsBytes} bytes as JSON; jobs of process '${process.description.id}' accept at most ${this.options.maxInputsBytes} (pass larger data by reference, e.g. a URL).`);
+    }
+    const jobID = randomUUID();
+    const body = buildJob(process.spec, { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now() }, this.options.defaults);
+    let created: V1Job;
+    try {
+      created = await this.batch.createNamespacedJob({ namespace: this.namespace, body });
+    } catch (error) {
+      this.logger.error({ processId: process.description.id, err: describeApiError(error) }, 'creating the Kubernetes Job failed');
+      throw new ClusterUnavailable(`The job of process '${process.description.id}' could not be created: ${describeApiError(error)}`);
+    }
+    this.logger.info({ jobId: jobID, processId: process.description.id, job: created.metadata?.name }, 'Kubernetes Job created');
+    // Recorded at once, so the job is found even before the watch reports it.
+    this.onJob(created, false);
+    return this.observed.get(jobID)!.record;
+  }
+
+  async get(jobID: string): Promise<JobRecord | undefined> {
+    return this.observed.get(jobID)?.record;
+  }
+
+  async list(query: JobQuery): Promise<JobSlice> {
+    return sliceJobs(this.records(), query);
+  }
+
+  async dismiss(jobID: string): Promise<JobRecord | undefined> {
+    const current = this.observed.get(jobID)?.record;
+    const job = this.jobs.get(jobID);
+    if (!current || !job?.metadata?.name) return undefined;
+    const name = job.metadata.name;
+    if (isFinished(current.status)) {
+      await this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' }));
+      await this.deletePods(jobID);
+      this.forget(jobID);
+      this.logger.info({ jobId: jobID }, 'finished job removed');
+      return { ...current, status: 'dismissed', message: current.status === 'dismissed' ? current.message! : 'Dismissed and removed' };
+    }
+    // Suspending stops the Job controller from making pods and deletes the active ones.
+    const patched = await this.batch.patchNamespacedJob(
+      { namespace: this.namespace, name, body: { metadata: { annotations: { [ANNOTATIONS.dismissed]: new Date(this.clock.now()).toISOString() } }, spec: { suspend: true } } },
+      mergePatch,
+    );
+    await this.deletePods(jobID);
+    this.logger.info({ jobId: jobID }, 'job dismissed');
+    this.onJob(patched, false);
+    return this.observed.get(jobID)?.record;
+  }
+
+  subscribe(listener: (job: JobRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async checkReady(): Promise<void> {
+    const problem = this.jobWatch.problem() ?? this.podWatch.problem();
+    if (problem) throw new NotReady(`The Kubernetes cache is not current: ${problem}`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.resync);
+    await Promise.all([this.jobWatch.stop(), this.podWatch.stop()]);
+  }
+
+  private *records(): Iterable<JobRecord> {
+    for (const observed of this.observed.values()) yield observed.record;
+  }
+
+  private onJob(job: V1Job, deleted: boolean): void {
+    const jobID = job.metadata?.labels?.[LABELS.jobId];
+    if (!jobID) return;
+    if (deleted) {
+      this.forget(jobID);
+      return;
+    }
+    const known = this.jobs.get(jobID);
+    // The watch may deliver an older version than the one a patch or create returned.
+    if (known && Number(known.metadata?.resourceVersion) > Number(job.metadata?.resourceVersion)) return;
+    this.jobs.set(jobID, job);
+    this.reconcile(jobID);
+  }
+
+  private onPod(pod: V1Pod, deleted: boolean): void {
+    const jobID = pod.metadata?.labels?.[LABELS.jobId];
+    const name = pod.metadata?.name;
+    if (!jobID || !name) return;
+    let pods = this.pods.get(jobID);
+    if (deleted) {
+      pods?.delete(name);
+      if (pods?.size === 0) this.pods.delete(jobID);
+    } else {
+      if (!pods) this.pods.set(jobID, (pods = new Map()));
+      pods.set(name, pod);
+    }
+    this.reconcile(jobID);
+  }
+
+  private forget(jobID: string): void {
+    this.jobs.delete(jobID);
+    this.observed.delete(jobID);
+  }
+
+  private reconcileAll(): void {
+    for (const jobID of this.jobs.keys()) this.reconcile(jobID);
+  }
+
+  /** Re-derives one job's record from the cluster's state, then acts on what it shows. */
+  private reconcile(jobID: string): void {
+    const job = this.jobs.get(jobID);
+    if (!job) return;
+    const observed = observeJob(job, [...(this.pods.get(jobID)?.values() ?? [])]);
+    const before = this.observed.get(jobID)?.record;
+    this.observed.set(jobID, observed);
+    if (!before || before.status !== observed.record.status || before.message !== observed.record.message || before.started !== observed.record.started) {
+      for (const listener of this.listeners) listener(observed.record);
+    }
+    if (observed.unsavedResults !== undefined) this.saveResults(jobID, job, observed.unsavedResults);
+    if (observed.stuck && this.clock.now() - observed.stuck.since > this.options.stuckGraceSeconds * 1000) {
+      this.failStuck(jobID, job, `Failed: could not start within ${this.options.stuckGraceSeconds} s: ${observed.stuck.reason}: ${observed.stuck.message}`);
+    }
+  }
+
+  /** Copies the outputs onto the Job, so they outlive the pod (pods go away before their Job). */
+  private saveResults(jobID: string, job: V1Job, results: string): void {
+    if (this.savingResults.has(jobID)) return;
+    this.savingResults.add(jobID);
+    this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.results]: results } } }, 'saving results')
+      .finally(() => this.savingResults.delete(jobID));
+  }
+
+  private failStuck(jobID: string, job: V1Job, message: string): void {
+    if (this.failing.has(jobID)) return;
+    this.failing.add(jobID);
+    this.logger.warn({ jobId: jobID, reason: message }, 'failing a job that cannot start');
+    this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.failure]: message } }, spec: { suspend: true } }, 'failing a stuck job')
+      .then(() => this.deletePods(jobID))
+      .catch((error: unknown) => this.logger.warn({ jobId: jobID, err: describeApiError(error) }, 'removing the pods of a stuck job failed'))
+      .finally(() => this.failing.delete(jobID));
+  }
+
+  /** Patches a Job; conflicts and vanished Jobs are left to the next reconcile. */
+  private async patchJob(job: V1Job, body: object, what: string): Promise<void> {
+    try {
+      const patched = await this.batch.patchNamespacedJob({ namespace: this.namespace, name: job.metadata!.name!, body }, mergePatch);
+      this.onJob(patched, false);
+    } catch (error) {
+      if (statusOf(error) !== 404) this.logger.warn({ job: job.metadata?.name, err: describeApiError(error) }, `${what} failed; the next resync retries`);
+    }
+  }
+
+  private async deletePods(jobID: string): Promise<void> {
+    await this.core.deleteCollectionNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.jobId}=${jobID}` });
+  }
+
+  private async ignoreNotFound(call: Promise<unknown>): Promise<void> {
+    try {
+      await call;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+
+  private async applyConfigMap(name: string, data: Record<string, string>): Promise<void> {
+    const body = { metadata: { name, labels: { [LABELS.managedBy]: 'ogcapi-k8s-manager' } }, data };
+    try {
+      await this.core.replaceNamespacedConfigMap({ namespace: this.namespace, name, body });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+      await this.core.createNamespacedConfigMap({ namespace: this.namespace, body });
+    }
+    this.logger.info({ configMap: name }, 'env file applied as ConfigMap');
+  }
+}

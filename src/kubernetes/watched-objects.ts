@@ -1,0 +1,73 @@
+import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+/**
+ * A watch-backed cache of one kind of object (our Jobs, or our Pods): an informer that lists, then
+ * watches; relists by itself when its resourceVersion expires (410), and that we restart with
+ * jittered exponential backoff on any other error (client-node stops the informer then).
+ */
+export class WatchedObjects<T extends KubernetesObject> {
+  private readonly informer;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 500;
+  private synced = false;
+  private lastError: string | undefined;
+  restarts = 0;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    path: string,
+    list: () => Promise<KubernetesListObject<T>>,
+    labelSelector: string,
+    private readonly logger: Logger,
+    onChange: (object: T, deleted: boolean) => void,
+  ) {
+    this.informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
+    const changed = (deleted: boolean) => (object: T) => {
+      this.backoffMs = 500;
+      this.lastError = undefined;
+      onChange(object, deleted);
+    };
+    this.informer.on('add', changed(false));
+    this.informer.on('update', changed(false));
+    this.informer.on('delete', changed(true));
+    this.informer.on('error', (error: unknown) => this.restartAfter(error));
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    await this.informer.start();
+    this.synced = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    await this.informer.stop();
+  }
+
+  list(): readonly T[] {
+    return this.informer.list();
+  }
+
+  /** Why the cache may be stale, or undefined when it is watching. */
+  problem(): string | undefined {
+    if (!this.synced) return 'not yet synced with the cluster';
+    return this.lastError;
+  }
+
+  private restartAfter(error: unknown): void {
+    // stop(), and start() on a running informer, report an AbortError: not a failure.
+    if (this.stopping || (error as Error | undefined)?.name === 'AbortError' || this.restartTimer) return;
+    this.lastError = (error as Error | undefined)?.message ?? String(error);
+    const delay = this.backoffMs / 2 + Math.random() * this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    this.logger.warn({ err: error, retryInMs: Math.round(delay) }, 'watch failed; restarting');
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts++;
+      this.informer.start().catch((startError: unknown) => this.restartAfter(startError));
+    }, delay);
+  }
+}

@@ -1,0 +1,99 @@
+import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { connectToCluster } from '../../src/kubernetes/cluster.js';
+import { LABELS } from '../../src/kubernetes/labels.js';
+import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
+
+export const API_TOKEN = 'test-token-7f3a9c';
+
+/** A namespace of the test cluster for one suite, and servers that run their image jobs there. */
+export class ClusterFixture {
+  kubeConfig!: KubeConfig;
+  kubeconfigPath = '';
+  namespace = '';
+  private readonly servers: TestServer[] = [];
+
+  /** Connects to the running test environment (a clear error if there is none) and makes a namespace. */
+  async setUp(prefix: string): Promise<void> {
+    const environment = loadTestEnvironment();
+    this.kubeconfigPath = environment.kubeconfigPath;
+    this.kubeConfig = adminKubeConfig(environment);
+    this.namespace = await createTestNamespace(this.kubeConfig, prefix);
+  }
+
+  async tearDown(): Promise<void> {
+    if (!this.namespace) return;
+    await Promise.all(this.servers.map((server) => server.stop().catch(() => undefined)));
+    await deleteTestNamespace(this.kubeConfig, this.namespace);
+  }
+
+  /** A server whose image processes run in this namespace; `token` is its K8S_MANAGER_API_TOKEN (null: none). */
+  async server(configYaml: string, token: string | null = API_TOKEN): Promise<TestServer> {
+    const env = { KUBECONFIG: this.kubeconfigPath, K8S_MANAGER_NAMESPACE: this.namespace, ...(token ? { K8S_MANAGER_API_TOKEN: token } : {}) };
+    const server = await startTestServer({ configYaml, env, cluster: connectToCluster(env)! });
+    this.servers.push(server);
+    return server;
+  }
+
+  async stopServer(server: TestServer): Promise<void> {
+    await server.stop();
+    this.servers.splice(this.servers.indexOf(server), 1);
+  }
+
+  get batch(): BatchV1Api {
+    return this.kubeConfig.makeApiClient(BatchV1Api);
+  }
+
+  get core(): CoreV1Api {
+    return this.kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async jobsInNamespace(): Promise<V1Job[]> {
+    return (await this.batch.listNamespacedJob({ namespace: this.namespace })).items;
+  }
+
+  async podsOfJob(jobID: string) {
+    return (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.jobId}=${jobID}` })).items;
+  }
+
+  async jobOf(jobID: string): Promise<V1Job | undefined> {
+    return (await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: `${LABELS.jobId}=${jobID}` })).items[0];
+  }
+}
+
+/** server-config.yaml for the suites: image processes whose pods the kwok stages steer by annotation. */
+export function imageProcessesConfig(extra = ''): string {
+  const process = (id: string, options: string, outputs = '{greeting: {schema: {type: string, contentMediaType: text/plain}}}') => `
+  ${id}:
+    type: process
+    processor:
+      name: GenericImageProcessor
+${options
+  .trim()
+  .split('\n')
+  .map((line) => `      ${line}`)
+  .join('\n')}
+      metadata:
+        title: ${id}
+        inputs: {name: {minOccurs: 0, schema: {type: string}}, pause: {minOccurs: 0, schema: {type: integer}}, blob: {minOccurs: 0, schema: {type: string}}}
+        outputs: ${outputs}`;
+  return `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
+manager:
+  local_store: {path: ':memory:'}
+  sync_wait_seconds: 20
+  kubernetes: {stuck_grace_seconds: 4, resync_seconds: 1, max_inputs_bytes: 2048, default_timeout_seconds: 600, default_ttl_seconds_after_finished: 3600}
+resources:
+${process('greeter', `image: example.test/greeter:1\nannotations: {testenv.ogcapi/termination-message: '{"greeting": "hello from the pod"}'}`)}
+${process('two-outputs', `image: example.test/greeter:1\nannotations: {testenv.ogcapi/termination-message: '{"greeting": "hi", "count": 2}'}`, '{greeting: {schema: {type: string, contentMediaType: text/plain}}, count: {schema: {type: integer}}}')}
+${process('unreadable', `image: example.test/greeter:1\nannotations: {testenv.ogcapi/termination-message: 'not json'}`)}
+${process('failing', `image: example.test/failing:1\nannotations: {testenv.ogcapi/exit-code: '3', testenv.ogcapi/termination-message: 'boom: the input was wrong'}`)}
+${process('slow', `image: example.test/slow:1\nannotations: {testenv.ogcapi/run-for: '60s'}`)}
+${process('deadline', `image: example.test/slow:1\ntimeout_seconds: 2\nannotations: {testenv.ogcapi/run-for: '60s'}`)}
+${process('bad-image', `image: example.test/invalid-image:1`)}
+${process('nowhere', `image: example.test/greeter:1\nnode_selector: {pool: does-not-exist}`)}
+${process('open', `image: example.test/greeter:1\ncheck_auth: false\nannotations: {testenv.ogcapi/termination-message: '{"greeting": "open"}'}`)}
+${process('rejected', `image: example.test/greeter:1\ntolerations: [{key: x, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}]`)}
+${extra}`;
+}
