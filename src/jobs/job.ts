@@ -90,17 +90,3 @@ export function matchesFilter(job: JobRecord, filter: JobFilter, now: number): b
   }
   return true;
 }
-
-/** The slice of `jobs` (any order) that a query asks for; for stores that keep jobs in memory. */
-export function sliceJobs(jobs: Iterable<JobRecord>, query: JobQuery): JobSlice {
-  const matching = [...jobs].filter((job) => matchesFilter(job, query, query.now)).sort(compareJobs);
-  const { cursor, limit } = query;
-  if (!cursor) return { jobs: matching.slice(0, limit + 1), numberMatched: matching.length };
-  if (cursor.direction === 'next') {
-    const start = matching.findIndex((job) => compareJobs(job, cursor) > 0);
-    return { jobs: start < 0 ? [] : matching.slice(start, start + limit + 1), numberMatched: matching.length };
-  }
-  const end = matching.findIndex((job) => compareJobs(job, cursor) >= 0);
-  const stop = end < 0 ? matching.length : end;
-  return { jobs: matching.slice(Math.max(0, stop - limit - 1), stop), numberMatched: matching.length };
-}

@@ -1,16 +1,17 @@
-import { isFinished, sliceJobs, type JobQuery, type JobRecord, type JobSlice } from './job.js';
+import { JobIndex } from './job-index.js';
+import { isFinished } from './job.js';
 import type { JobStore } from './store.js';
 
 /** A JobStore in memory, for unit tests. */
 export function createMemoryJobStore(): JobStore {
-  const jobs = new Map<string, JobRecord>();
+  const jobs = new JobIndex();
   return {
-    insert: (job) => void jobs.set(job.jobID, { ...job }),
+    insert: (job) => jobs.set({ ...job }),
     update(jobID, changes, { unlessFinished = false } = {}) {
       const current = jobs.get(jobID);
       if (!current || (unlessFinished && isFinished(current.status))) return undefined;
       const next = { ...current, ...changes };
-      jobs.set(jobID, next);
+      jobs.set(next);
       return { ...next };
     },
     get: (jobID) => {
@@ -18,16 +19,12 @@ export function createMemoryJobStore(): JobStore {
       return job && { ...job };
     },
     delete: (jobID) => jobs.delete(jobID),
-    list: (query: JobQuery): JobSlice => sliceJobs(jobs.values(), query),
+    list: (query) => jobs.slice(query),
     failUnfinished(message, now) {
-      let count = 0;
-      for (const job of jobs.values()) {
-        if (isFinished(job.status)) continue;
-        Object.assign(job, { status: 'failed', message, finished: now, updated: now });
-        count++;
-      }
-      return count;
+      const unfinished = [...jobs.values()].filter((job) => !isFinished(job.status));
+      for (const job of unfinished) jobs.set({ ...job, status: 'failed', message, finished: now, updated: now });
+      return unfinished.length;
     },
-    close: () => jobs.clear(),
+    close: () => undefined,
   };
 }

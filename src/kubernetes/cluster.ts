@@ -1,7 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import {
+  ApiException,
+  createConfiguration,
+  KubeConfig,
+  Observable,
+  ServerConfiguration,
+  setHeaderMiddleware,
+  type ApiType,
+  type Configuration,
+  type ObservableMiddleware,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -71,4 +83,38 @@ export function describeApiError(error: unknown): string {
   }
   const cause = (error as { cause?: { code?: string } }).cause?.code;
   return `${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}`;
+}
+
+const pass = <T>(value: T): Observable<T> => new Observable(Promise.resolve(value));
+
+/**
+ * Every request of a client-node API client gets a new connection agent by default, so each call pays
+ * a TLS handshake. This keeps the first agent for all later calls of the client. (Token auth still
+ * works: the token is a header. Client certificates that rotate would need a new client.)
+ */
+function reuseConnections(): ObservableMiddleware {
+  let shared: ReturnType<RequestContext['getDispatcher']>;
+  return {
+    pre: (context: RequestContext) => {
+      const dispatcher = context.getDispatcher();
+      if (shared === undefined) shared = dispatcher;
+      else if (dispatcher !== undefined) context.setDispatcher(shared);
+      return pass(context);
+    },
+    post: (response: ResponseContext) => pass(response),
+  };
+}
+
+/** An API client (BatchV1Api, CoreV1Api, ...) that keeps its connections open between calls. */
+export function apiClient<T extends ApiType>(kubeConfig: KubeConfig, api: new (configuration: Configuration) => T): T {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  return new api(
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kubeConfig },
+      // client-node reverses its middleware list in place on every call: keep these order-independent.
+      middleware: [setHeaderMiddleware('User-Agent', 'ogcapi-k8s-manager'), reuseConnections()],
+    }),
+  );
 }

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ClusterUnavailable, NotReady, PayloadTooLarge } from '../errors.js';
 import type { JobBackend, Submission } from '../jobs/backend.js';
-import { isFinished, sliceJobs, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
-import { describeApiError, statusOf, type ClusterConnection } from './cluster.js';
+import { JobIndex } from '../jobs/job-index.js';
+import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
+import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 import { isImageProcess, type ImageProcess } from './generic-image.js';
 import { buildJob, type JobDefaults } from './job-spec.js';
 import { observeJob, type ObservedJob } from './job-status.js';
@@ -37,6 +38,8 @@ export class KubernetesJobBackend implements JobBackend {
   private readonly jobs = new Map<string, V1Job>();
   private readonly pods = new Map<string, Map<string, V1Pod>>();
   private readonly observed = new Map<string, ObservedJob>();
+  /** The records of `observed`, in list order. */
+  private readonly index = new JobIndex();
   private readonly listeners: Array<(job: JobRecord) => void> = [];
   private readonly savingResults = new Set<string>();
   private readonly failing = new Set<string>();
@@ -52,8 +55,8 @@ export class KubernetesJobBackend implements JobBackend {
   ) {
     const { kubeConfig, namespace } = connection;
     this.namespace = namespace;
-    this.batch = kubeConfig.makeApiClient(BatchV1Api);
-    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.batch = apiClient(kubeConfig, BatchV1Api);
+    this.core = apiClient(kubeConfig, CoreV1Api);
     this.jobWatch = new WatchedObjects<V1Job>(
       kubeConfig,
       `/apis/batch/v1/namespaces/${namespace}/jobs`,
@@ -108,7 +111,7 @@ export class KubernetesJobBackend implements JobBackend {
   }
 
   async list(query: JobQuery): Promise<JobSlice> {
-    return sliceJobs(this.records(), query);
+    return this.index.slice(query);
   }
 
   async dismiss(jobID: string): Promise<JobRecord | undefined> {
@@ -148,10 +151,6 @@ export class KubernetesJobBackend implements JobBackend {
     await Promise.all([this.jobWatch.stop(), this.podWatch.stop()]);
   }
 
-  private *records(): Iterable<JobRecord> {
-    for (const observed of this.observed.values()) yield observed.record;
-  }
-
   private onJob(job: V1Job, deleted: boolean): void {
     const jobID = job.metadata?.labels?.[LABELS.jobId];
     if (!jobID) return;
@@ -184,6 +183,7 @@ export class KubernetesJobBackend implements JobBackend {
   private forget(jobID: string): void {
     this.jobs.delete(jobID);
     this.observed.delete(jobID);
+    this.index.delete(jobID);
   }
 
   private reconcileAll(): void {
@@ -197,6 +197,7 @@ export class KubernetesJobBackend implements JobBackend {
     const observed = observeJob(job, [...(this.pods.get(jobID)?.values() ?? [])]);
     const before = this.observed.get(jobID)?.record;
     this.observed.set(jobID, observed);
+    this.index.set(observed.record);
     if (!before || before.status !== observed.record.status || before.message !== observed.record.message || before.started !== observed.record.started) {
       for (const listener of this.listeners) listener(observed.record);
     }

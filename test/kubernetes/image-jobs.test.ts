@@ -32,6 +32,14 @@ describe('GenericImageProcessor: image processes run as Kubernetes Jobs (real AP
     assert.equal(res.text, 'hello from the pod');
   });
 
+  it('answers a synchronous execution that outlives Prefer: wait=N as an async job (201), waiting on the watch', async () => {
+    const res = await server.client.execute('slow', { inputs: { token: API_TOKEN } }, { Prefer: 'wait=1' });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers['preference-applied'], 'wait=1');
+    assert.equal(res.headers.location, `${server.url}/jobs/${res.body.jobID}`);
+    await server.client.delete(`/jobs/${res.body.jobID}`);
+  });
+
   it('follows an async job from accepted to successful and serves its results; the Job is labelled as ours', async () => {
     const jobID = await submit('two-outputs', { name: 'Grace' }, 'document');
     const job = await cluster.jobOf(jobID);

@@ -1,0 +1,78 @@
+import { compareJobs, matchesFilter, type JobQuery, type JobRecord, type JobSlice } from './job.js';
+
+/**
+ * Job records kept in list order (newest first), for backends that hold their jobs in memory: a
+ * page is found by binary search from its cursor instead of sorting every job on every request.
+ */
+export class JobIndex {
+  private readonly sorted: JobRecord[] = [];
+  private readonly byId = new Map<string, JobRecord>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(jobID: string): JobRecord | undefined {
+    return this.byId.get(jobID);
+  }
+
+  values(): IterableIterator<JobRecord> {
+    return this.byId.values();
+  }
+
+  set(job: JobRecord): void {
+    const previous = this.byId.get(job.jobID);
+    if (previous) this.sorted.splice(this.positionOf(previous), 1);
+    this.sorted.splice(this.firstAtOrAfter(job), 0, job);
+    this.byId.set(job.jobID, job);
+  }
+
+  delete(jobID: string): boolean {
+    const previous = this.byId.get(jobID);
+    if (!previous) return false;
+    this.sorted.splice(this.positionOf(previous), 1);
+    return this.byId.delete(jobID);
+  }
+
+  /** The query's page: up to limit + 1 matching jobs on the cursor's side, and the count of all matches. */
+  slice(query: JobQuery): JobSlice {
+    const matches = (job: JobRecord) => matchesFilter(job, query, query.now);
+    let numberMatched = 0;
+    for (const job of this.sorted) if (matches(job)) numberMatched++;
+    const jobs: JobRecord[] = [];
+    const { cursor, limit } = query;
+    if (cursor?.direction === 'prev') {
+      for (let i = this.firstAtOrAfter(cursor) - 1; i >= 0 && jobs.length <= limit; i--) {
+        if (matches(this.sorted[i]!)) jobs.unshift(this.sorted[i]!);
+      }
+    } else {
+      const start = cursor ? this.firstAfter(cursor) : 0;
+      for (let i = start; i < this.sorted.length && jobs.length <= limit; i++) {
+        if (matches(this.sorted[i]!)) jobs.push(this.sorted[i]!);
+      }
+    }
+    return { jobs, numberMatched };
+  }
+
+  private positionOf(job: JobRecord): number {
+    return this.firstAtOrAfter(job);
+  }
+
+  /** Index of the first job that does not come before `key` in list order. */
+  private firstAtOrAfter(key: Pick<JobRecord, 'created' | 'jobID'>): number {
+    let low = 0;
+    let high = this.sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareJobs(this.sorted[middle]!, key) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Index of the first job that comes after `key` in list order. */
+  private firstAfter(key: Pick<JobRecord, 'created' | 'jobID'>): number {
+    const at = this.firstAtOrAfter(key);
+    return at < this.sorted.length && compareJobs(this.sorted[at]!, key) === 0 ? at + 1 : at;
+  }
+}
