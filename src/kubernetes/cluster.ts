@@ -33,7 +33,7 @@ export function connectToCluster(env: NodeJS.ProcessEnv): ClusterConnection | un
   const kubeConfig = new KubeConfig();
   let source: string;
   const inCluster = Boolean(env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && existsSync(join(SERVICE_ACCOUNT_DIR, 'token')));
-  const homeConfig = join(homedir(), '.kube', 'config');
+  const homeConfig = join(env.HOME ?? homedir(), '.kube', 'config');
   if (env.KUBECONFIG) {
     // Several files may be named, as kubectl allows; the first one's current context wins.
     const [first, ...rest] = env.KUBECONFIG.split(delimiter).filter(Boolean);

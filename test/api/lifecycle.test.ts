@@ -86,3 +86,21 @@ resources: {echo: {type: process, processor: {name: Echo}}}
     server.running.server.close();
   });
 });
+
+describe('without a cluster', () => {
+  it('starts on the shipped server-config.yaml and offers the local processes only', async () => {
+    const { readFileSync } = await import('node:fs');
+    const shipped = readFileSync(join(repoRoot, 'server-config.yaml'), 'utf8').replace('path: data/jobs.sqlite', "path: ':memory:'");
+    const dir = mkdtempSync(join(tmpdir(), 'ogcapi-shipped-'));
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(join(dir, 'processes'));
+    copyFileSync(join(repoRoot, 'processes/generic-example.env'), join(dir, 'processes/generic-example.env'));
+    const server = await startTestServer({ configYaml: shipped, dir, env: { HOME: dir } });
+    try {
+      const list = await server.client.get('/processes');
+      assert.deepEqual(list.body.processes.map((p: { id: string }) => p.id), ['echo', 'hello-world']);
+    } finally {
+      await server.stop();
+    }
+  });
+});

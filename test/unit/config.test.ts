@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { configFileFrom, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { localProcessorTypes } from '../../src/processes/processor-types.js';
+import { processorTypes } from '../../src/compose.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ogcapi-config-'));
 function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, yaml);
-  return { file, load: () => loadConfig(file, env, localProcessorTypes) };
+  return { file, load: () => loadConfig(file, env, processorTypes) };
 }
 const minimal = 'resources:\n  echo: {type: process, processor: {name: Echo}}\n';
 
@@ -50,7 +50,7 @@ describe('configuration: server-config.yaml', () => {
     ['a port out of range', `server:\n  bind:\n    port: 70000\n${minimal}`, /:3 \/server\/bind\/port: must be <= 65535/],
     ['an unknown key', `server: {colour: blue}\n${minimal}`, /\/server\/colour: is not a known property/],
     ['a missing section', 'server: {}\n', /\/resources: is required/],
-    ['an unknown processor', 'resources:\n  x: {type: process, processor: {name: Nope}}\n', /:2 \/resources\/x\/processor\/name: unknown processor 'Nope'; known: Echo, HelloWorld/],
+    ['an unknown processor', 'resources:\n  x: {type: process, processor: {name: Nope}}\n', /:2 \/resources\/x\/processor\/name: unknown processor 'Nope'; known: Echo, HelloWorld, GenericImageProcessor/],
     ['an option the processor does not take', 'resources:\n  x:\n    type: process\n    processor: {name: Echo, image: busybox}\n', /process 'x'.*:4 \/resources\/x\/processor\/image: is not a known property/s],
     ['a bad resource type', 'resources:\n  x: {type: collection, processor: {name: Echo}}\n', /\/resources\/x\/type: must be one of "process"/],
     ['a bad process id', 'resources:\n  "no spaces": {type: process, processor: {name: Echo}}\n', /resources/],
@@ -69,15 +69,20 @@ describe('configuration: server-config.yaml', () => {
   }
 
   it('refuses a missing file, naming it', () => {
-    assert.throws(() => loadConfig(join(dir, 'missing.yaml'), {}, localProcessorTypes), /Cannot read configuration file .*missing\.yaml/);
+    assert.throws(() => loadConfig(join(dir, 'missing.yaml'), {}, processorTypes), /Cannot read configuration file .*missing\.yaml/);
   });
 
   it('refuses a PORT that is not a port', () => {
     assert.throws(load(minimal, { PORT: 'eighty' }).load, /PORT must be an integer/);
   });
 
-  it('accepts the shipped server-config.yaml', () => {
-    const config = loadConfig(resolve('server-config.yaml'), {}, localProcessorTypes);
-    assert.ok(config.resources.length >= 2);
+  it('accepts the shipped server-config.yaml, its Kubernetes examples included', () => {
+    const config = loadConfig(resolve('server-config.yaml'), {}, processorTypes);
+    assert.deepEqual(config.resources.map((r) => r.id), ['echo', 'hello-world', 'hello-world-k8s', 'generic-example']);
+  });
+
+  it('names the process and the field of a bad GenericImageProcessor option', () => {
+    const { file, load: loadIt } = load(`resources:\n  tool:\n    type: process\n    processor:\n      name: GenericImageProcessor\n      image: busybox\n      retries: -1\n      metadata: {title: Tool}\n`);
+    assert.throws(loadIt, (error: Error) => error.message.includes(file) && /process 'tool'.*:7 \/resources\/tool\/processor\/retries: must be >= 0/s.test(error.message));
   });
 });
