@@ -127,11 +127,20 @@ export class KubernetesJobBackend implements JobBackend {
       return { ...current, status: 'dismissed', message: current.status === 'dismissed' ? current.message! : 'Dismissed and removed' };
     }
     // Suspending stops the Job controller from making pods and deletes the active ones.
-    const patched = await this.batch.patchNamespacedJob(
-      { namespace: this.namespace, name, body: { metadata: { annotations: { [ANNOTATIONS.dismissed]: new Date(this.clock.now()).toISOString() } }, spec: { suspend: true } } },
-      mergePatch,
-    );
-    await this.deletePods(jobID);
+    let patched: V1Job;
+    try {
+      patched = await this.batch.patchNamespacedJob(
+        { namespace: this.namespace, name, body: { metadata: { annotations: { [ANNOTATIONS.dismissed]: new Date(this.clock.now()).toISOString() } }, spec: { suspend: true } } },
+        mergePatch,
+      );
+      await this.deletePods(jobID);
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        this.forget(jobID); // removed meanwhile (retention, another replica)
+        return undefined;
+      }
+      throw new ClusterUnavailable(`Job ${jobID} could not be dismissed: ${describeApiError(error)}`);
+    }
     this.logger.info({ jobId: jobID }, 'job dismissed');
     this.onJob(patched, false);
     return this.observed.get(jobID)?.record;

@@ -94,6 +94,16 @@ describe('GenericImageProcessor: image processes run as Kubernetes Jobs (real AP
     assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 404);
   });
 
+  it('answers 404 no-such-job when the Job was deleted behind the server\'s back', async () => {
+    const jobID = await submit('slow');
+    const job = await cluster.jobOf(jobID);
+    await cluster.batch.deleteNamespacedJob({ namespace: cluster.namespace, name: job!.metadata!.name!, propagationPolicy: 'Background' });
+    const res = await server.client.delete(`/jobs/${jobID}`);
+    assert.equal(res.status, 404);
+    assert.equal(JSON.parse(res.text).type, `${OGC}/no-such-job`);
+    await eventually(() => server.client.get(`/jobs/${jobID}`), (r) => r.status === 404);
+  });
+
   it('says why a job with an image that cannot be pulled waits, then fails it after the grace period and removes its pods', async () => {
     const jobID = await submit('bad-image');
     const waiting = await until(jobID, (s) => /ImagePullBackOff/.test(s.message ?? ''));
