@@ -1,11 +1,10 @@
 import express, { Router, type Request } from 'express';
-import { UnsupportedMediaType } from '../../errors.js';
+import { InvalidParameter, UnsupportedMediaType } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { onlyMethods } from '../methods.js';
 import { executionPreferences } from '../prefer.js';
 import { noQuerySchema, processListQuerySchema, queryParser, type ProcessListQuery } from '../query.js';
 import { sendResults } from '../results.js';
-import { onlyMethods } from '../methods.js';
-import { InvalidParameter } from '../../errors.js';
 
 export function processRoutes({ registry, jobs, representations, queryAjv, config }: Services): Router {
   const router = Router();
