@@ -161,6 +161,7 @@ export class KubernetesJobBackend implements JobBackend {
   }
 
   private onJob(job: V1Job, deleted: boolean): void {
+    slimJob(job);
     const jobID = job.metadata?.labels?.[LABELS.jobId];
     if (!jobID) return;
     if (deleted) {
@@ -175,6 +176,7 @@ export class KubernetesJobBackend implements JobBackend {
   }
 
   private onPod(pod: V1Pod, deleted: boolean): void {
+    slimPod(pod);
     const jobID = pod.metadata?.labels?.[LABELS.jobId];
     const name = pod.metadata?.name;
     if (!jobID || !name) return;
@@ -266,4 +268,21 @@ export class KubernetesJobBackend implements JobBackend {
     }
     this.logger.info({ configMap: name }, 'env file applied as ConfigMap');
   }
+}
+
+// The informer caches the very objects it hands to its listeners, so trimming them here keeps the
+// cache small: a Job's pod template (which carries the inputs) and the managedFields of both are
+// never read, and they are most of each object's size.
+
+function slimJob(job: V1Job): void {
+  if (job.metadata) delete job.metadata.managedFields;
+  if (job.spec) {
+    const { activeDeadlineSeconds, suspend } = job.spec;
+    job.spec = { template: {}, ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}), ...(suspend !== undefined ? { suspend } : {}) };
+  }
+}
+
+function slimPod(pod: V1Pod): void {
+  if (pod.metadata) delete pod.metadata.managedFields;
+  delete pod.spec;
 }
