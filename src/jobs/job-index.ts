@@ -22,7 +22,7 @@ export class JobIndex {
 
   set(job: JobRecord): void {
     const previous = this.byId.get(job.jobID);
-    if (previous) this.sorted.splice(this.positionOf(previous), 1);
+    if (previous) this.sorted.splice(this.firstAtOrAfter(previous), 1);
     this.sorted.splice(this.firstAtOrAfter(job), 0, job);
     this.byId.set(job.jobID, job);
   }
@@ -30,7 +30,7 @@ export class JobIndex {
   delete(jobID: string): boolean {
     const previous = this.byId.get(jobID);
     if (!previous) return false;
-    this.sorted.splice(this.positionOf(previous), 1);
+    this.sorted.splice(this.firstAtOrAfter(previous), 1);
     return this.byId.delete(jobID);
   }
 
@@ -52,10 +52,6 @@ export class JobIndex {
       }
     }
     return { jobs, numberMatched };
-  }
-
-  private positionOf(job: JobRecord): number {
-    return this.firstAtOrAfter(job);
   }
 
   /** Index of the first job that does not come before `key` in list order. */

@@ -166,7 +166,7 @@ export class JobManager {
     for (const backend of this.backends.values()) {
       const job = await backend.get(jobID);
       if (!job) continue;
-      const process = this.registry.list().find((p) => p.description.id === job.processID);
+      const process = this.registry.find(job.processID);
       if (process && !isFinished(job.status) && !process.description.jobControlOptions.includes('dismiss')) {
         throw new ExecutionModeNotSupported(`Process '${job.processID}' does not allow dismissing its jobs while they run.`);
       }

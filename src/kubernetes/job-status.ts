@@ -27,8 +27,8 @@ export function toMs(time: Date | string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/** The OGC view of a Kubernetes Job and its pods. */
-export function observeJob(job: V1Job, pods: V1Pod[]): ObservedJob {
+/** The OGC view of a Kubernetes Job and its pods; `now` stands in for times the cluster has not set yet. */
+export function observeJob(job: V1Job, pods: V1Pod[], now: number): ObservedJob {
   const annotations = job.metadata?.annotations ?? {};
   const labels = job.metadata?.labels ?? {};
   const created = toMs(annotations[ANNOTATIONS.created]) ?? toMs(job.metadata?.creationTimestamp) ?? 0;
@@ -47,7 +47,7 @@ export function observeJob(job: V1Job, pods: V1Pod[]): ObservedJob {
   if (started !== undefined) record.started = started;
   const conditions = job.status?.conditions ?? [];
   const condition = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
-  const finishedAt = (time: Date | string | undefined) => toMs(time) ?? toMs(job.status?.completionTime) ?? Date.now();
+  const finishedAt = (time: Date | string | undefined) => toMs(time) ?? toMs(job.status?.completionTime) ?? now;
   const updated = [created, started, ...pods.map((pod) => latestTransition(pod)), ...conditions.map((c) => toMs(c.lastTransitionTime))];
 
   const dismissed = toMs(annotations[ANNOTATIONS.dismissed]);
@@ -84,7 +84,7 @@ export function observeJob(job: V1Job, pods: V1Pod[]): ObservedJob {
     if (running) {
       Object.assign(record, { status: 'running', message: 'Running' });
     } else {
-      const stuck = stuckReason(pods);
+      const stuck = stuckReason(pods, now);
       record.message = stuck ? `Waiting: ${stuck.reason}: ${stuck.message}` : pods.length ? 'Starting' : 'Accepted';
       const observed: ObservedJob = { record: withUpdated(record, updated) };
       if (stuck) observed.stuck = stuck;
@@ -141,20 +141,20 @@ function failureMessage(reason: string | undefined, message: string | undefined,
   return `Failed: ${[reason, message, exitText].filter(Boolean).join(': ') || 'the Job failed'}`;
 }
 
-function stuckReason(pods: V1Pod[]): Stuck | undefined {
+function stuckReason(pods: V1Pod[], now: number): Stuck | undefined {
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue;
     const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     for (const status of statuses) {
       const waiting = status.state?.waiting;
       if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
-        const since = toMs(pod.status?.startTime) ?? toMs(pod.metadata?.creationTimestamp) ?? Date.now();
+        const since = toMs(pod.status?.startTime) ?? toMs(pod.metadata?.creationTimestamp) ?? now;
         return { reason: waiting.reason, message: waiting.message ?? `container ${status.name} cannot start (image ${status.image})`, since };
       }
     }
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-      return { reason: 'Unschedulable', message: scheduled.message ?? 'no node can run the pod', since: toMs(scheduled.lastTransitionTime) ?? Date.now() };
+      return { reason: 'Unschedulable', message: scheduled.message ?? 'no node can run the pod', since: toMs(scheduled.lastTransitionTime) ?? now };
     }
   }
   return undefined;

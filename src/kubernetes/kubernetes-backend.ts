@@ -205,7 +205,7 @@ export class KubernetesJobBackend implements JobBackend {
   private reconcile(jobID: string): void {
     const job = this.jobs.get(jobID);
     if (!job) return;
-    const observed = observeJob(job, [...(this.pods.get(jobID)?.values() ?? [])]);
+    const observed = observeJob(job, [...(this.pods.get(jobID)?.values() ?? [])], this.clock.now());
     const before = this.observed.get(jobID)?.record;
     this.observed.set(jobID, observed);
     this.index.set(observed.record);

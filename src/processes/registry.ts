@@ -13,8 +13,12 @@ export class ProcessRegistry {
     return [...this.byId.values()];
   }
 
+  find(processId: string): Process | undefined {
+    return this.byId.get(processId);
+  }
+
   get(processId: string): Process {
-    const process = this.byId.get(processId);
+    const process = this.find(processId);
     if (!process) throw new NoSuchProcess(processId);
     return process;
   }
