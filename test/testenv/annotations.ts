@@ -13,6 +13,10 @@ export const PodAnnotations = {
   stuck: 'testenv.ogcapi/stuck',
   /** The containers' log (plain text, lines separated by "\n"), served through the pods/log API. */
   log: 'testenv.ogcapi/log',
+  /** Prefix of a per-container log: `testenv.ogcapi/log.<container>` replaces `log` for that container (needs `log` too). */
+  containerLogPrefix: 'testenv.ogcapi/log.',
+  /** Repeats every log of the pod this many times (integer): large logs without large annotations. */
+  logRepeat: 'testenv.ogcapi/log-repeat',
   /** Set by the environment once the log is in place; the pod starts only after that. Do not set it yourself. */
   logReady: 'testenv.ogcapi/log-ready',
   /** Set by the environment when the pod starts: when its containers will terminate (RFC 3339). */
