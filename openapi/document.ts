@@ -1,7 +1,7 @@
 // The OpenAPI 3.0 document served at /api, generated from the registered processes and from the
 // same JSON Schemas that validate requests, so the documentation cannot drift from the behaviour.
 import type { OpenAPIV3 } from 'openapi-types';
-import { jobListQuerySchema, processListQuerySchema } from '../src/http/query.js';
+import { jobListQuerySchema, jobLogsQuerySchema, processListQuerySchema } from '../src/http/query.js';
 import {
   exceptionSchema,
   executeRequestSchema,
@@ -92,6 +92,21 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
           '200': { description: 'The results.', content: { ...json(ref('results')), '*/*': { schema: {} } } },
           '404': errors['404'],
           '500': problem('The job failed; the detail says why.'),
+        },
+      },
+    },
+    '/jobs/{jobId}/logs': {
+      get: {
+        summary: 'Container logs of a job',
+        description: 'Jobs of image processes: the live log while the pod exists (streamed with follow=true), the archived copy once it is gone (when log archiving is on).',
+        tags: ['Jobs'],
+        operationId: 'getLogs',
+        parameters: [jobIdParameter, ...queryParameters(jobLogsQuerySchema)],
+        responses: {
+          '200': { description: 'The log, as the container wrote it.', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '400': errors['400'],
+          '404': problem('No such job, or its log is not available; the detail says why.'),
+          '502': problem('The Kubernetes API or the log archive failed.'),
         },
       },
     },

@@ -1,9 +1,11 @@
 // The composition root: configuration → services → app. The only place that decides which
 // implementation stands behind each interface.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import type { ServerConfig } from './config/load.js';
+import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
 import type { JobBackend } from './jobs/backend.js';
 import { LocalJobBackend } from './jobs/local-backend.js';
@@ -13,6 +15,8 @@ import type { JobStore } from './jobs/store.js';
 import { connectToCluster, type ClusterConnection } from './kubernetes/cluster.js';
 import { genericImageProcessorType, isImageProcess } from './kubernetes/generic-image.js';
 import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
+import { S3LogBucket } from './log-archive/bucket.js';
+import { LogArchiveController } from './log-archive/controller.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
 import { localProcessorTypes, type ProcessorType } from './processes/processor-types.js';
@@ -39,20 +43,26 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), clock, logger),
   ];
 
+  let logArchive: LogArchiveController | undefined;
   const imageProcesses = processes.filter(isImageProcess);
   if (imageProcesses.length > 0) {
     const cluster = overrides.cluster ?? connectToCluster(env);
     if (cluster) {
-      const { kubernetes } = config.manager;
+      const { kubernetes, logArchive: archive } = config.manager;
       const backend = new KubernetesJobBackend(cluster, logger.child({ backend: 'kubernetes' }), clock, {
-        defaults: { timeoutSeconds: kubernetes.defaultTimeoutSeconds, ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished },
+        defaults: { timeoutSeconds: kubernetes.defaultTimeoutSeconds, ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished, archiveLogs: archive !== undefined },
         stuckGraceSeconds: kubernetes.stuckGraceSeconds,
         maxInputsBytes: kubernetes.maxInputsBytes,
         resyncSeconds: kubernetes.resyncSeconds,
+        ...(archive ? { archive: { bucket: new S3LogBucket(archive.bucket), pathPrefix: archive.bucket.pathPrefix } } : {}),
       });
       await backend.start(imageProcesses);
       backends.push(backend);
-      logger.info({ cluster: cluster.source, namespace: cluster.namespace }, 'running image processes as Kubernetes Jobs');
+      logger.info({ cluster: cluster.source, namespace: cluster.namespace, logArchive: archive ? (archive.runInServer ? 'in this server' : 'separate controller') : 'off' }, 'running image processes as Kubernetes Jobs');
+      if (archive?.runInServer) {
+        logArchive = buildLogArchiveController(cluster, archive, clock, logger);
+        logArchive.start();
+      }
     } else {
       logger.warn({ processes: imageProcesses.map((p) => p.description.id) }, 'no Kubernetes cluster configured (KUBECONFIG, in-cluster service account or ~/.kube/config): image processes are not offered');
       processes = processes.filter((process) => !isImageProcess(process));
@@ -67,9 +77,28 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   return {
     config,
     logger,
+    ...(logArchive ? { logArchive } : {}),
     registry,
     jobs,
     representations: new Representations(config.server.url),
     queryAjv: createAjv({ coerceTypes: true }),
   };
+}
+
+/** The log finalizer controller, inside the server or as its own process (src/controller-main.ts). */
+export function buildLogArchiveController(cluster: ClusterConnection, archive: LogArchiveConfig, clock: Clock, logger: Logger): LogArchiveController {
+  return new LogArchiveController(
+    cluster,
+    new S3LogBucket(archive.bucket),
+    {
+      pathPrefix: archive.bucket.pathPrefix,
+      // The pod name in a cluster; the pid and a random suffix keep two processes on one host apart.
+      identity: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      leaseDurationSeconds: archive.leaseDurationSeconds,
+      maxRetrySeconds: archive.maxRetrySeconds,
+      resyncSeconds: archive.resyncSeconds,
+    },
+    clock,
+    logger.child({ component: 'log-archive' }),
+  );
 }

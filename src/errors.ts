@@ -141,6 +141,20 @@ export class ClusterUnavailable extends ProblemError {
   readonly title = 'Kubernetes API error';
 }
 
+/** The job exists, but the log asked for cannot be had (not started yet, pod gone and not archived). */
+export class LogsNotAvailable extends ProblemError {
+  readonly status = 404;
+  readonly type = `${OURS}:logs-not-available`;
+  readonly title = 'Logs not available';
+}
+
+/** The log archive (the S3 bucket) refused or could not be reached. */
+export class ArchiveUnavailable extends ProblemError {
+  readonly status = 502;
+  readonly type = `${OURS}:archive-error`;
+  readonly title = 'Log archive error';
+}
+
 export class NotReady extends ProblemError {
   readonly status = 503;
   readonly type = `${OURS}:not-ready`;

@@ -31,7 +31,7 @@ export async function startServer(services: Services, graceMs = 10_000): Promise
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
-        await services.jobs.close();
+        await Promise.all([services.jobs.close(), services.logArchive?.stop()]);
       })();
       return stopping;
     },

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
 import type { JobManager } from './jobs/manager.js';
+import type { LogArchiveController } from './log-archive/controller.js';
 import type { ProcessRegistry } from './processes/registry.js';
 
 /** Everything the HTTP layer may call, built once by the composition root (src/compose.ts). */
@@ -14,4 +15,6 @@ export interface Services {
   representations: Representations;
   /** ajv that coerces query strings to the declared types. */
   queryAjv: Ajv;
+  /** The log finalizer controller, when it runs inside this server. */
+  logArchive?: LogArchiveController;
 }

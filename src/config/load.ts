@@ -6,6 +6,26 @@ import { findProcessorType, type ProcessorType } from '../processes/processor-ty
 import { createAjv, describeErrors, messageOf, pathOf } from '../validation/ajv.js';
 import { serverConfigSchema, type ServerConfigFile } from './schema.js';
 
+export interface BucketConfig {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  /** Every key starts with it; ends with '/' unless empty. */
+  pathPrefix: string;
+  region: string;
+}
+
+export interface LogArchiveConfig {
+  bucket: BucketConfig;
+  runInServer: boolean;
+  leaseDurationSeconds: number;
+  maxRetrySeconds: number;
+  resyncSeconds: number;
+}
+
+export const BUCKET_VARIABLE_PREFIX = 'K8S_MANAGER_FINALIZER_BUCKET_';
+
 export interface ResourceConfig {
   id: string;
   processorType: ProcessorType;
@@ -28,6 +48,8 @@ export interface ServerConfig {
     localStorePath: string;
     syncWaitSeconds: number;
     kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
+    /** Set when the log finalizer controller is on; its bucket comes from the environment. */
+    logArchive?: LogArchiveConfig;
   };
   resources: ResourceConfig[];
 }
@@ -109,6 +131,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         maxInputsBytes: kubernetes?.max_inputs_bytes ?? 65536,
         resyncSeconds: kubernetes?.resync_seconds ?? 30,
       },
+      ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),
     },
     resources,
   };
@@ -132,4 +155,35 @@ function locate(file: string, document: Document, lines: LineCounter, pointer: s
     }
   }
   return `${file} ${pointer || '/'}`;
+}
+
+/** The archive settings; a missing bucket variable is a start-up error that names it (never a silent "off"). */
+function logArchiveConfig(file: NonNullable<NonNullable<ServerConfigFile['manager']>['log_archive']>, env: NodeJS.ProcessEnv): LogArchiveConfig {
+  const variable = (name: string, required: boolean): string => {
+    const key = `${BUCKET_VARIABLE_PREFIX}${name}`;
+    const value = env[key];
+    if (required && !value) {
+      throw new ConfigError(`manager.finalizer_controller is true, but the environment variable ${key} is ${value === undefined ? 'not set' : 'empty'}: the log archive needs ENDPOINT, KEY, SECRET, NAME and PATH_PREFIX.`);
+    }
+    return value ?? '';
+  };
+  const endpoint = variable('ENDPOINT', true);
+  if (!/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new ConfigError(`${BUCKET_VARIABLE_PREFIX}ENDPOINT must be an http(s) URL, not '${endpoint}'.`);
+  }
+  const prefix = variable('PATH_PREFIX', env[`${BUCKET_VARIABLE_PREFIX}PATH_PREFIX`] === undefined);
+  return {
+    bucket: {
+      endpoint,
+      accessKeyId: variable('KEY', true),
+      secretAccessKey: variable('SECRET', true),
+      bucket: variable('NAME', true),
+      pathPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
+      region: variable('REGION', false) || 'us-east-1',
+    },
+    runInServer: file.run_in_server ?? true,
+    leaseDurationSeconds: file.lease_duration_seconds ?? 15,
+    maxRetrySeconds: file.max_retry_seconds ?? 60,
+    resyncSeconds: file.resync_seconds ?? 60,
+  };
 }

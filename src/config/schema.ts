@@ -94,6 +94,23 @@ export const serverConfigSchema = {
             resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often every cached job is re-derived and stuck jobs are swept.' },
           },
         },
+        finalizer_controller: {
+          type: 'boolean',
+          default: false,
+          description: 'Archive the logs of every job pod to S3 before Kubernetes deletes the pod (bucket from the K8S_MANAGER_FINALIZER_BUCKET_* variables).',
+        },
+        log_archive: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'How the log finalizer controller runs when finalizer_controller is true.',
+          properties: {
+            run_in_server: { type: 'boolean', default: true, description: 'false when the controller runs as its own process (npm run controller).' },
+            lease_duration_seconds: { type: 'integer', minimum: 2, maximum: 300, default: 15, description: 'How long a dead leader holds the archiver lease before another replica takes over.' },
+            max_retry_seconds: { type: 'integer', minimum: 1, maximum: 3600, default: 60, description: 'Longest wait between two attempts to archive a pod whose archive failed.' },
+            resync_seconds: { type: 'integer', minimum: 1, default: 60, description: 'How often every pod that still holds the finalizer is reconciled.' },
+          },
+        },
       },
     },
     resources: {

@@ -30,10 +30,20 @@ export const jobListQuerySchema = {
   },
 } as const;
 
+export const jobLogsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    container: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'Whose log: a container or init container of the job (default: main).' },
+    follow: { type: 'boolean', default: false, description: 'Keep the response open and stream new lines while the container runs.' },
+  },
+} as const;
+
 export const noQuerySchema = { type: 'object', additionalProperties: false, properties: { f: format } } as const;
 
 export type ProcessListQuery = FromSchema<typeof processListQuerySchema>;
 export type JobListQuery = FromSchema<typeof jobListQuerySchema>;
+export type JobLogsQuery = FromSchema<typeof jobLogsQuerySchema>;
 
 /** Array parameters take repeated values and comma-separated lists alike (OpenAPI form style). */
 function arrayParameters(schema: { properties: object }): string[] {

@@ -34,6 +34,9 @@ export class Representations {
     if (job.status === 'successful') {
       links.push({ href: `${self}/results`, rel: `${OGC_REL}/results`, title: 'Job results' });
     }
+    if (job.logs) {
+      links.push({ href: `${self}/logs`, rel: 'related', type: 'text/plain', title: 'Container logs: live while the pod exists, archived afterwards' });
+    }
     return {
       jobID: job.jobID,
       type: 'process',

@@ -1,5 +1,15 @@
+import type { Readable } from 'node:stream';
 import type { Process } from '../processes/process.js';
 import type { JobQuery, JobRecord, JobSlice, ResultsRequest } from './job.js';
+
+export interface LogRequest {
+  /** The container whose log is wanted; undefined means the job's main container. */
+  container?: string;
+  /** Keep streaming while the container runs. */
+  follow: boolean;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
 
 export interface Submission extends ResultsRequest {
   process: Process;
@@ -23,6 +33,11 @@ export interface JobBackend {
    * dismissed, or undefined if there is no such job.
    */
   dismiss(jobID: string): Promise<JobRecord | undefined>;
+  /**
+   * The log of one of the job's containers, for backends whose jobs have logs; undefined if there is
+   * no such job. Throws LogsNotAvailable, saying why, when the job exists but the log does not.
+   */
+  openLogs?(jobID: string, request: LogRequest): Promise<Readable | undefined>;
   /** Calls the listener with the job whenever one changes. */
   subscribe(listener: (job: JobRecord) => void): void;
   /** Throws, saying why, when the backend cannot serve (store closed, cluster unreachable). */

@@ -31,6 +31,8 @@ export interface JobRecord extends ResultsRequest {
   updated: number;
   progress?: number;
   results?: JobOutputs;
+  /** The job's container logs can be read at /jobs/{id}/logs. */
+  logs?: boolean;
 }
 
 /** Job-list filters of GET /jobs, already validated. */

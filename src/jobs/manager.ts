@@ -1,10 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Ajv, ValidateFunction } from 'ajv';
 import type { Clock } from '../clock.js';
 import {
   ExecutionModeNotSupported,
   InvalidRequest,
   JobFailed,
+  LogsNotAvailable,
   NoSuchJob,
   ResultNotReady,
   SyncTimeout,
@@ -16,7 +18,7 @@ import type { InputValidator } from '../processes/inputs.js';
 import type { Process } from '../processes/process.js';
 import type { ProcessRegistry } from '../processes/registry.js';
 import { describeErrors } from '../validation/ajv.js';
-import type { JobBackend } from './backend.js';
+import type { JobBackend, LogRequest } from './backend.js';
 import { compareJobs, isFinished, type Cursor, type JobFilter, type JobRecord, type OutputRequest } from './job.js';
 import { FinishWaiters } from './waiters.js';
 
@@ -160,6 +162,17 @@ export class JobManager {
       .filter(([id]) => id in requested && id in produced)
       .map(([id, description]) => ({ id, value: produced[id], description, request: requested[id] ?? {} }));
     return { job, outputs };
+  }
+
+  /** A container log of the job: live while its pod exists, then the archived copy. */
+  async logs(jobID: string, request: LogRequest): Promise<Readable> {
+    for (const backend of this.backends.values()) {
+      if (!(await backend.get(jobID))) continue;
+      const log = await backend.openLogs?.(jobID, request);
+      if (log) return log;
+      throw new LogsNotAvailable(`Job ${jobID} ran inside the server (a local process), so it has no container logs.`);
+    }
+    throw new NoSuchJob(jobID);
   }
 
   async dismiss(jobID: string): Promise<JobRecord> {

@@ -1,12 +1,14 @@
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ResultsRequest } from '../jobs/job.js';
 import type { ImageProcessSpec } from './generic-image.js';
-import { ANNOTATIONS, jobName, LABELS, MAIN_CONTAINER, MANAGED_BY } from './labels.js';
+import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY } from './labels.js';
 
 /** Server-wide defaults that a process may override. */
 export interface JobDefaults {
   timeoutSeconds: number;
   ttlSecondsAfterFinished: number;
+  /** Log archiving is on: every pod carries LOG_FINALIZER. */
+  archiveLogs: boolean;
 }
 
 /** When a process sets no resources: enough for a small tool, bounded so one job cannot take a node. */
@@ -85,7 +87,7 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
       activeDeadlineSeconds: spec.timeoutSeconds ?? defaults.timeoutSeconds,
       ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished ?? defaults.ttlSecondsAfterFinished,
       template: {
-        metadata: { labels, annotations: { ...spec.annotations } },
+        metadata: { labels, annotations: { ...spec.annotations }, ...(defaults.archiveLogs ? { finalizers: [LOG_FINALIZER] } : {}) },
         spec: {
           restartPolicy: 'Never',
           enableServiceLinks: false,

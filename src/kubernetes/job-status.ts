@@ -1,6 +1,6 @@
 import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
-import type { JobRecord, ResultsRequest } from '../jobs/job.js';
-import { ANNOTATIONS, LABELS, MAIN_CONTAINER } from './labels.js';
+import { isFinished, type JobRecord, type ResultsRequest } from '../jobs/job.js';
+import { ANNOTATIONS, LABELS, LOG_FINALIZER, MAIN_CONTAINER } from './labels.js';
 
 /** Reasons a pod can wait with before it ever runs, which will not go away by waiting. */
 const STUCK_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'ErrImageNeverPull']);
@@ -29,6 +29,15 @@ export function toMs(time: Date | string | undefined): number | undefined {
 
 /** The OGC view of a Kubernetes Job and its pods; `now` stands in for times the cluster has not set yet. */
 export function observeJob(job: V1Job, pods: V1Pod[], now: number): ObservedJob {
+  const observed = observeStatus(job, pods, now);
+  observed.record.logs = true;
+  // A pod that has ended but still holds the log finalizer: the archive has not (yet) succeeded.
+  const waiting = pods.some((pod) => pod.metadata?.finalizers?.includes(LOG_FINALIZER) && (pod.metadata.deletionTimestamp || ['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')));
+  if (waiting && isFinished(observed.record.status)) observed.record.message = `${observed.record.message ?? ''}; its logs are waiting to be archived`;
+  return observed;
+}
+
+function observeStatus(job: V1Job, pods: V1Pod[], now: number): ObservedJob {
   const annotations = job.metadata?.annotations ?? {};
   const labels = job.metadata?.labels ?? {};
   const created = toMs(annotations[ANNOTATIONS.created]) ?? toMs(job.metadata?.creationTimestamp) ?? 0;

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import type { Readable } from 'node:stream';
+import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ClusterUnavailable, NotReady, PayloadTooLarge } from '../errors.js';
-import type { JobBackend, Submission } from '../jobs/backend.js';
+import { ArchiveUnavailable, ClusterUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
+import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
+import { jobLogPrefix, type LogBucket } from '../log-archive/bucket.js';
 import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 import { isImageProcess, type ImageProcess } from './generic-image.js';
 import { buildJob, type JobDefaults } from './job-spec.js';
-import { observeJob, type ObservedJob } from './job-status.js';
-import { ANNOTATIONS, LABELS, MANAGED_SELECTOR } from './labels.js';
+import { observeJob, toMs, type ObservedJob } from './job-status.js';
+import { ANNOTATIONS, LABELS, MAIN_CONTAINER, MANAGED_SELECTOR } from './labels.js';
+import { openPodLog, PodLogError } from './pod-logs.js';
 import { WatchedObjects } from './watched-objects.js';
 
 export interface KubernetesBackendOptions {
@@ -21,6 +24,8 @@ export interface KubernetesBackendOptions {
   maxInputsBytes: number;
   /** How often every cached job is re-derived and stuck jobs are swept. */
   resyncSeconds: number;
+  /** Where the log finalizer controller archives pod logs, when it is on. */
+  archive?: { bucket: LogBucket; pathPrefix: string };
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -35,6 +40,7 @@ export class KubernetesJobBackend implements JobBackend {
   private readonly batch: BatchV1Api;
   private readonly core: CoreV1Api;
   private readonly namespace: string;
+  private readonly kubeConfig: KubeConfig;
   private readonly jobs = new Map<string, V1Job>();
   private readonly pods = new Map<string, Map<string, V1Pod>>();
   private readonly observed = new Map<string, ObservedJob>();
@@ -55,6 +61,7 @@ export class KubernetesJobBackend implements JobBackend {
   ) {
     const { kubeConfig, namespace } = connection;
     this.namespace = namespace;
+    this.kubeConfig = kubeConfig;
     this.batch = apiClient(kubeConfig, BatchV1Api);
     this.core = apiClient(kubeConfig, CoreV1Api);
     this.jobWatch = new WatchedObjects<V1Job>(
@@ -144,6 +151,46 @@ export class KubernetesJobBackend implements JobBackend {
     this.logger.info({ jobId: jobID }, 'job dismissed');
     this.onJob(patched, false);
     return this.observed.get(jobID)?.record;
+  }
+
+  async openLogs(jobID: string, { container = MAIN_CONTAINER, follow, signal }: LogRequest): Promise<Readable | undefined> {
+    if (!this.jobs.has(jobID)) return undefined;
+    const pod = [...(this.pods.get(jobID)?.values() ?? [])].sort((a, b) => (toMs(a.metadata?.creationTimestamp) ?? 0) - (toMs(b.metadata?.creationTimestamp) ?? 0)).pop();
+    if (pod?.metadata?.name) {
+      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+      const status = statuses.find((candidate) => candidate.name === container);
+      if (statuses.length > 0 && !status) {
+        throw new InvalidParameter(`Job ${jobID} has no container '${container}'; its containers: ${statuses.map((s) => s.name).join(', ')}.`);
+      }
+      if (!status?.state?.running && !status?.state?.terminated && !status?.lastState?.terminated) {
+        throw new LogsNotAvailable(`Container '${container}' of job ${jobID} has not started yet; its log exists once it runs.`);
+      }
+      try {
+        return await openPodLog(this.kubeConfig, this.namespace, pod.metadata.name, container, { follow, signal });
+      } catch (error) {
+        // A pod deleted since the cache saw it: its log is in the archive, if anywhere.
+        if (!(error instanceof PodLogError) || error.status !== 404) throw new ClusterUnavailable(`The log of job ${jobID} could not be read: ${(error as Error).message}`);
+      }
+    }
+    return this.archivedLog(jobID, container);
+  }
+
+  private async archivedLog(jobID: string, container: string): Promise<Readable> {
+    const { archive } = this.options;
+    if (!archive) throw new LogsNotAvailable(`The pod of job ${jobID} is gone, and this server does not archive logs (manager.finalizer_controller is off).`);
+    try {
+      const keys = await archive.bucket.keys(jobLogPrefix(archive.pathPrefix, jobID));
+      const key = keys.filter((candidate) => candidate.endsWith(`/${container}.log`)).pop();
+      const log = key ? await archive.bucket.read(key) : undefined;
+      if (!log) {
+        const archived = keys.map((candidate) => candidate.split('/').pop()!.replace(/\.log$/, ''));
+        throw new LogsNotAvailable(`No log of container '${container}' of job ${jobID} is archived${archived.length ? ` (archived: ${[...new Set(archived)].join(', ')})` : ' (yet)'}.`);
+      }
+      return log;
+    } catch (error) {
+      if (error instanceof LogsNotAvailable) throw error;
+      throw new ArchiveUnavailable(`The archived log of job ${jobID} could not be read: ${(error as Error).message}`);
+    }
   }
 
   subscribe(listener: (job: JobRecord) => void): void {

@@ -30,6 +30,9 @@ export const ANNOTATIONS = {
 
 export const MAIN_CONTAINER = 'main';
 
+/** Put on every job pod when log archiving is on: the pod stays until its logs are in the bucket. */
+export const LOG_FINALIZER = `${PREFIX}/log-archive`;
+
 /** The Job's name: DNS-safe, unique, short enough for the pods' generated names. */
 export function jobName(jobId: string): string {
   return `ogc-job-${jobId}`;

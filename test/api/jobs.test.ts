@@ -29,6 +29,19 @@ describe('jobs: status, results and dismiss', () => {
     assert.ok(done.links.some((l: { rel: string; href: string }) => l.rel === 'http://www.opengis.net/def/rel/ogc/1.0/results' && l.href.endsWith(`/jobs/${jobID}/results`)));
   });
 
+  it('says a local job has no container logs (404 logs-not-available, no logs link) and an unknown job is no-such-job', async () => {
+    const jobID = await submit({ string_input: 'x' });
+    const done = await finished(jobID);
+    assert.ok(!done.links.some((l: { href: string }) => l.href.endsWith('/logs')), 'no logs link for a local job');
+    const logs = await server.client.get(`/jobs/${jobID}/logs`);
+    assert.equal(logs.status, 404);
+    assert.equal(logs.body.type, 'urn:ogcapi-k8s-manager:problem:logs-not-available');
+    assert.match(logs.body.detail, /local process/);
+    const unknown = await server.client.get('/jobs/no-such-job/logs');
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.type, `${OGC}/no-such-job`);
+  });
+
   it('serves the results of an async job as its execute request asked', async () => {
     const raw = await submit({ string_input: 'r' });
     await finished(raw);

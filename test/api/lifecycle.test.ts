@@ -11,10 +11,10 @@ import { freePort, startTestServer } from '../support/server.js';
 
 const main = join(repoRoot, 'dist/src/main.js');
 
-function serverProcess(configYaml: string, env: NodeJS.ProcessEnv = {}) {
+function serverProcess(configYaml: string, env: NodeJS.ProcessEnv = {}, entry = main) {
   const dir = mkdtempSync(join(tmpdir(), 'ogcapi-process-'));
   writeFileSync(join(dir, 'server-config.yaml'), configYaml);
-  const child = spawn(process.execPath, [main, join(dir, 'server-config.yaml')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [entry, join(dir, 'server-config.yaml')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -36,6 +36,32 @@ describe('server process: start-up, logs and shutdown', () => {
     assert.equal(code, 2);
     assert.match(output(), new RegExp(`${dir}/server-config.yaml:1 /server/bind/port: must be >= 0`));
     assert.match(output(), /\/resources: must NOT have fewer than 1 properties/);
+  });
+
+  describe('log archive enabled with a bucket variable missing', () => {
+    const archiveOn = 'manager: {finalizer_controller: true}\nresources: {echo: {type: process, processor: {name: Echo}}}\n';
+    const bucketEnv = {
+      K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: 'http://127.0.0.1:9',
+      K8S_MANAGER_FINALIZER_BUCKET_KEY: 'key-id',
+      K8S_MANAGER_FINALIZER_BUCKET_SECRET: 'do-not-print-this-secret',
+      K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: 'logs/',
+    };
+    for (const entry of ['main.js', 'controller-main.js']) {
+      it(`${entry}: refuses to start, naming the variable, never printing a secret (exit code 2)`, async () => {
+        const { child, output } = serverProcess(archiveOn, bucketEnv, join(repoRoot, 'dist/src', entry));
+        const [code] = await once(child, 'exit');
+        assert.equal(code, 2, output());
+        assert.match(output(), /K8S_MANAGER_FINALIZER_BUCKET_NAME is not set/);
+        assert.doesNotMatch(output(), /do-not-print-this-secret/);
+      });
+    }
+  });
+
+  it('controller-main.js refuses to start when the configuration does not enable the log archive', async () => {
+    const { child, output } = serverProcess('resources: {echo: {type: process, processor: {name: Echo}}}\n', {}, join(repoRoot, 'dist/src/controller-main.js'));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2);
+    assert.match(output(), /manager\.finalizer_controller is not true/);
   });
 
   it('finishes requests in flight on SIGTERM, then exits 0', async () => {

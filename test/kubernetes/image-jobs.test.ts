@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ANNOTATIONS, LABELS } from '../../src/kubernetes/labels.js';
+import { ANNOTATIONS, LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { eventually, type TestServer } from '../support/server.js';
 import { API_TOKEN, ClusterFixture, imageProcessesConfig } from './support.js';
 
@@ -92,6 +92,23 @@ describe('GenericImageProcessor: image processes run as Kubernetes Jobs (real AP
     await eventually(() => cluster.jobOf(jobID), (j) => j === undefined, 30_000);
     assert.equal((await server.client.get(`/jobs/${jobID}`)).status, 404);
     assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 404);
+  });
+
+  it('with log archiving off: no pod carries the log finalizer; the live log is served, and once the pod is gone the problem says archiving is off', async () => {
+    const jobID = await submit('slow');
+    await until(jobID, (s) => s.status === 'running');
+    const pods = await cluster.podsOfJob(jobID);
+    assert.equal(pods.length, 1);
+    assert.ok(!(pods[0]!.metadata?.finalizers ?? []).includes(LOG_FINALIZER), 'no log finalizer when archiving is off');
+    const live = await server.client.get(`/jobs/${jobID}/logs`);
+    assert.equal(live.status, 200);
+    assert.equal(live.text, '', 'this pod logs nothing');
+    await server.client.delete(`/jobs/${jobID}`);
+    await eventually(() => cluster.podsOfJob(jobID), (remaining) => remaining.length === 0, 30_000);
+    const gone = await eventually(() => server.client.get(`/jobs/${jobID}/logs`), (res) => res.status !== 200);
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.type, 'urn:ogcapi-k8s-manager:problem:logs-not-available');
+    assert.match(gone.body.detail, /does not archive logs \(manager\.finalizer_controller is off\)/);
   });
 
   it('answers 404 no-such-job when the Job was deleted behind the server\'s back', async () => {

@@ -1,6 +1,6 @@
-import { BatchV1Api, CoreV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { connectToCluster } from '../../src/kubernetes/cluster.js';
-import { LABELS } from '../../src/kubernetes/labels.js';
+import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
@@ -25,12 +25,25 @@ export class ClusterFixture {
   async tearDown(): Promise<void> {
     if (!this.namespace) return;
     await Promise.all(this.servers.map((server) => server.stop().catch(() => undefined)));
+    // Pods still holding the log finalizer (a test stopped before archiving) would keep the namespace.
+    for (const pod of (await this.core.listNamespacedPod({ namespace: this.namespace })).items) {
+      const finalizers = pod.metadata?.finalizers ?? [];
+      if (!finalizers.includes(LOG_FINALIZER)) continue;
+      await this.core
+        .patchNamespacedPod({ namespace: this.namespace, name: pod.metadata!.name!, body: { metadata: { finalizers: finalizers.filter((f) => f !== LOG_FINALIZER) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+        .catch(() => undefined);
+    }
     await deleteTestNamespace(this.kubeConfig, this.namespace);
   }
 
+  /** The environment a server (or controller) of this namespace runs with, plus `extra`. */
+  env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+    return { KUBECONFIG: this.kubeconfigPath, K8S_MANAGER_NAMESPACE: this.namespace, ...extra };
+  }
+
   /** A server whose image processes run in this namespace; `token` is its K8S_MANAGER_API_TOKEN (null: none). */
-  async server(configYaml: string, token: string | null = API_TOKEN): Promise<TestServer> {
-    const env = { KUBECONFIG: this.kubeconfigPath, K8S_MANAGER_NAMESPACE: this.namespace, ...(token ? { K8S_MANAGER_API_TOKEN: token } : {}) };
+  async server(configYaml: string, token: string | null = API_TOKEN, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+    const env = this.env({ ...(token ? { K8S_MANAGER_API_TOKEN: token } : {}), ...extraEnv });
     const server = await startTestServer({ configYaml, env, cluster: connectToCluster(env)! });
     this.servers.push(server);
     return server;

@@ -26,6 +26,42 @@ describe('configuration: server-config.yaml', () => {
     assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
   });
 
+  describe('log archive (manager.finalizer_controller)', () => {
+    const archiveOn = `manager: {finalizer_controller: true, log_archive: {lease_duration_seconds: 5}}\n${minimal}`;
+    const bucket = {
+      K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: 'https://s3.example.org',
+      K8S_MANAGER_FINALIZER_BUCKET_KEY: 'key-id',
+      K8S_MANAGER_FINALIZER_BUCKET_SECRET: 'secret',
+      K8S_MANAGER_FINALIZER_BUCKET_NAME: 'logs',
+      K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: 'k8s-manager/logs',
+    };
+
+    it('is off by default: no bucket is needed', () => {
+      assert.equal(load(minimal).load().manager.logArchive, undefined);
+    });
+
+    it('reads the bucket from the environment; the prefix ends with a slash; the region defaults', () => {
+      const archive = load(archiveOn, bucket).load().manager.logArchive!;
+      assert.deepEqual(archive.bucket, { endpoint: 'https://s3.example.org', accessKeyId: 'key-id', secretAccessKey: 'secret', bucket: 'logs', pathPrefix: 'k8s-manager/logs/', region: 'us-east-1' });
+      assert.equal(archive.runInServer, true);
+      assert.equal(archive.leaseDurationSeconds, 5);
+      assert.equal(load(archiveOn, { ...bucket, K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: '', K8S_MANAGER_FINALIZER_BUCKET_REGION: 'eu-de' }).load().manager.logArchive!.bucket.pathPrefix, '');
+    });
+
+    for (const name of ['ENDPOINT', 'KEY', 'SECRET', 'NAME', 'PATH_PREFIX']) {
+      it(`refuses to start when K8S_MANAGER_FINALIZER_BUCKET_${name} is missing, naming it`, () => {
+        const env: NodeJS.ProcessEnv = { ...bucket };
+        delete env[`K8S_MANAGER_FINALIZER_BUCKET_${name}`];
+        assert.throws(() => load(archiveOn, env).load(), (error: Error) => error instanceof ConfigError && error.message.includes(`K8S_MANAGER_FINALIZER_BUCKET_${name} is not set`));
+      });
+    }
+
+    it('refuses an empty credential and an endpoint that is not a URL', () => {
+      assert.throws(() => load(archiveOn, { ...bucket, K8S_MANAGER_FINALIZER_BUCKET_SECRET: '' }).load(), /K8S_MANAGER_FINALIZER_BUCKET_SECRET is empty/);
+      assert.throws(() => load(archiveOn, { ...bucket, K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: 's3.example.org' }).load(), /ENDPOINT must be an http\(s\) URL/);
+    });
+  });
+
   it('lets PORT and HOST override the bind address', () => {
     const config = load(minimal, { PORT: '8081', HOST: '0.0.0.0' }).load();
     assert.equal(config.server.port, 8081);

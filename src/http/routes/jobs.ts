@@ -1,9 +1,10 @@
+import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { InvalidParameter } from '../../errors.js';
 import type { JobFilter, JobStatus } from '../../jobs/job.js';
 import type { Services } from '../../services.js';
 import { onlyMethods } from '../methods.js';
-import { jobListQuerySchema, noQuerySchema, parseDatetime, queryParser, type JobListQuery } from '../query.js';
+import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, parseDatetime, queryParser, type JobListQuery, type JobLogsQuery } from '../query.js';
 import { decodeCursor } from '../representations.js';
 import { sendResults } from '../results.js';
 
@@ -11,6 +12,7 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
   const router = Router();
   const parseList = queryParser<JobListQuery>(queryAjv, jobListQuerySchema);
   const parseNone = queryParser(queryAjv, noQuerySchema);
+  const parseLogs = queryParser<JobLogsQuery>(queryAjv, jobLogsQuerySchema);
 
   router.route('/jobs').get(async (req, res) => {
     const query = parseList(req.query);
@@ -39,6 +41,17 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
   router.route('/jobs/:jobId/results').get(async (req, res) => {
     parseNone(req.query);
     sendResults(res, await jobs.results(req.params.jobId));
+  }).all(onlyMethods('GET'));
+
+  router.route('/jobs/:jobId/logs').get(async (req, res) => {
+    const { container, follow } = parseLogs(req.query);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const log = await jobs.logs(req.params.jobId, { ...(container ? { container } : {}), follow: follow ?? false, signal: gone.signal });
+    res.status(200).type('text/plain; charset=utf-8');
+    if (follow) res.flushHeaders();
+    // Once bytes are sent, a failure can only cut the response short; the client sees it end early.
+    await pipeline(log, res).catch(() => res.destroy());
   }).all(onlyMethods('GET'));
 
   return router;

@@ -1,0 +1,25 @@
+// The log finalizer controller as its own process, for deployments that run it apart from the API
+// servers (set manager.log_archive.run_in_server: false there). Same configuration file and
+// environment as the server; it serves no HTTP.
+import { configFileFrom, loadConfig } from './config/load.js';
+import { buildLogArchiveController, processorTypes } from './compose.js';
+import { systemClock } from './clock.js';
+import { ConfigError } from './errors.js';
+import { connectToCluster } from './kubernetes/cluster.js';
+import { createLogger } from './logger.js';
+import { exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
+
+async function main(): Promise<void> {
+  const file = configFileFrom(process.argv.slice(2), process.env);
+  const config = loadConfig(file, process.env, processorTypes);
+  const archive = config.manager.logArchive;
+  if (!archive) throw new ConfigError(`${file}: manager.finalizer_controller is not true, so there is no log archive for the controller to run.`);
+  const cluster = connectToCluster(process.env);
+  if (!cluster) throw new ConfigError('No Kubernetes cluster is configured (KUBECONFIG, in-cluster service account or ~/.kube/config).');
+  const logger = createLogger(config.server.logLevel);
+  const controller = buildLogArchiveController(cluster, archive, systemClock, logger);
+  controller.start();
+  stopOnSignals(logger, () => controller.stop(), () => controller.metrics());
+}
+
+main().catch(exitOnStartupFailure);
