@@ -127,8 +127,12 @@ export class KubernetesJobBackend implements JobBackend {
     if (!current || !job?.metadata?.name) return undefined;
     const name = job.metadata.name;
     if (isFinished(current.status)) {
-      await this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' }));
-      await this.deletePods(jobID);
+      try {
+        await this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' }));
+        await this.deletePods(jobID);
+      } catch (error) {
+        throw new ClusterUnavailable(`Job ${jobID} could not be removed: ${describeApiError(error)}`);
+      }
       this.forget(jobID);
       this.logger.info({ jobId: jobID }, 'finished job removed');
       return { ...current, status: 'dismissed', message: current.status === 'dismissed' ? current.message! : 'Dismissed and removed' };

@@ -19,7 +19,7 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 import { servedLog } from '../testenv/cri-log.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
-import { API_TOKEN, ClusterFixture } from './support.js';
+import { API_TOKEN, bucketVariables, ClusterFixture, imageProcess } from './support.js';
 
 // Logs with the bytes that break naive handling: UTF-8, tabs, blank lines, trailing spaces.
 const MAIN_LOG = 'starting: Grüße ✓\n\tstep 1 of 2  \n\nstep 2: done';
@@ -40,18 +40,6 @@ async function readUntil(url: string, expected: string): Promise<string> {
     if (text.length >= expected.length) break;
   }
   return text;
-}
-
-/** One GenericImageProcessor process whose pods the kwok stages steer by `annotations`. */
-function imageProcess(id: string, image: string, annotations: Record<string, string>, extra = ''): string {
-  return `  ${id}:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: ${image}
-      annotations: ${JSON.stringify(annotations)}
-      metadata: {title: ${id}, inputs: {}, outputs: {greeting: {schema: {type: string}}}}
-      ${extra}`;
 }
 
 describe('log finalizer controller: job logs archived to S3 (real API server, kwok logs, versitygw)', function () {
@@ -76,14 +64,7 @@ describe('log finalizer controller: job logs archived to S3 (real API server, kw
     await cluster.tearDown();
   });
 
-  const bucketEnv = (endpoint = s3.endpoint): NodeJS.ProcessEnv => ({
-    K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: endpoint,
-    K8S_MANAGER_FINALIZER_BUCKET_KEY: s3.accessKeyId,
-    K8S_MANAGER_FINALIZER_BUCKET_SECRET: s3.secretAccessKey,
-    K8S_MANAGER_FINALIZER_BUCKET_NAME: s3.bucket,
-    K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: prefix,
-    K8S_MANAGER_FINALIZER_BUCKET_REGION: s3.region,
-  });
+  const bucketEnv = (endpoint = s3.endpoint) => bucketVariables(s3, prefix, endpoint);
 
   const archiveConfig = (runInServer: boolean, level = 'silent') => `
 server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: ${level}}}

@@ -4,6 +4,7 @@ import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
+import type { S3Connection } from '../testenv/s3-server.js';
 
 export const API_TOKEN = 'test-token-7f3a9c';
 
@@ -109,4 +110,28 @@ ${process('nowhere', `image: example.test/greeter:1\nnode_selector: {pool: does-
 ${process('open', `image: example.test/greeter:1\ncheck_auth: false\nannotations: {testenv.ogcapi/termination-message: '{"greeting": "open"}'}`)}
 ${process('rejected', `image: example.test/greeter:1\ntolerations: [{key: x, operator: Exists, effect: NoSchedule, tolerationSeconds: 5}]`)}
 ${extra}`;
+}
+
+/** One GenericImageProcessor process whose pods the kwok stages steer by `annotations`. */
+export function imageProcess(id: string, image: string, annotations: Record<string, string>, extra = ''): string {
+  return `  ${id}:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: ${image}
+      annotations: ${JSON.stringify(annotations)}
+      metadata: {title: ${id}, inputs: {}, outputs: {greeting: {schema: {type: string}}}}
+      ${extra}`;
+}
+
+/** The K8S_MANAGER_FINALIZER_BUCKET_* variables for the test environment's S3 server. */
+export function bucketVariables(s3: S3Connection, prefix: string, endpoint = s3.endpoint): NodeJS.ProcessEnv {
+  return {
+    K8S_MANAGER_FINALIZER_BUCKET_ENDPOINT: endpoint,
+    K8S_MANAGER_FINALIZER_BUCKET_KEY: s3.accessKeyId,
+    K8S_MANAGER_FINALIZER_BUCKET_SECRET: s3.secretAccessKey,
+    K8S_MANAGER_FINALIZER_BUCKET_NAME: s3.bucket,
+    K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: prefix,
+    K8S_MANAGER_FINALIZER_BUCKET_REGION: s3.region,
+  };
 }

@@ -10,6 +10,7 @@ export interface Binaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubeScheduler: string;
+  kubectl: string;
   kwok: string;
   versitygw: string;
 }
@@ -53,6 +54,7 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
     kubeApiserver: join(dir('k8s'), 'kube-apiserver'),
     kubeControllerManager: join(dir('k8s'), 'kube-controller-manager'),
     kubeScheduler: join(dir('k8s'), 'kube-scheduler'),
+    kubectl: join(dir('k8s'), 'kubectl'),
     kwok: join(dir('kwok'), 'kwok'),
     versitygw: join(dir('versitygw'), 'versitygw'),
   };

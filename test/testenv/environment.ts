@@ -30,6 +30,8 @@ import { waitForServer } from './server-readiness.js';
 export interface TestEnvironment {
   /** Admin (system:masters) kubeconfig of the environment's API server. */
   kubeconfigPath: string;
+  /** kubectl of the same Kubernetes version (with kustomize built in). */
+  kubectl: string;
   /** Not set by the environment: tests create their own namespaces. */
   namespace?: string;
   s3: S3Connection;
@@ -115,7 +117,7 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
     const { s3 } = await s3Started;
 
     const connectionFile = join(stateDir, 'connection.json');
-    const environment: TestEnvironment = { kubeconfigPath: files.kubeconfig, s3, stateDir, connectionFile };
+    const environment: TestEnvironment = { kubeconfigPath: files.kubeconfig, kubectl: bin.kubectl, s3, stateDir, connectionFile };
     writeFileSync(connectionFile, `${JSON.stringify(environment, null, 2)}\n`, { mode: 0o600 });
     log(`[testenv] ready in ${((Date.now() - began) / 1000).toFixed(1)} s; connection details: ${connectionFile}`);
     return environment;

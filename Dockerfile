@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# ogcapi-k8s-manager: the OGC API – Processes server (default command) and the log finalizer controller
+# (`node dist/src/controller-main.js`). Build: docker build -t ogcapi-k8s-manager:0.1.0 .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# Compilers for the one native dependency (better-sqlite3) live only in these two stages.
+FROM ${NODE_IMAGE} AS toolchain
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+
+# Production dependencies only: what the runtime image gets.
+FROM toolchain AS runtime-deps
+RUN npm ci --omit=dev && npm cache clean --force
+
+# The TypeScript build: the same sources and tsconfig the tests compile (tsconfig.build.json leaves out test/).
+FROM toolchain AS build
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY processes ./processes
+COPY openapi ./openapi
+RUN npx tsc -p tsconfig.build.json
+
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="ogcapi-k8s-manager" \
+      org.opencontainers.image.description="OGC API - Processes server that runs container images as Kubernetes Jobs" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=5000 \
+    K8S_MANAGER_CONFIG=/app/server-config.yaml
+WORKDIR /app
+COPY --from=runtime-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json server-config.yaml ./
+COPY processes/generic-example.env ./processes/
+# The base image's unprivileged "node" user, by number so that runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 5000
+CMD ["node", "dist/src/main.js"]
