@@ -22,7 +22,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY processes ./processes
 COPY openapi ./openapi
-RUN npx tsc -p tsconfig.build.json
+RUN npx tsc -p tsconfig.build.json && mkdir -p /app/data
 
 FROM ${NODE_IMAGE} AS runtime
 ARG VERSION=0.1.0
@@ -37,6 +37,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The embedded store of local jobs (server-config.yaml: data/jobs.sqlite), writable by the user below.
+COPY --from=build --chown=1000:1000 /app/data ./data
 COPY package.json server-config.yaml ./
 COPY processes/generic-example.env ./processes/
 # The base image's unprivileged "node" user, by number so that runAsNonRoot can verify it.
