@@ -26,7 +26,7 @@ const copies = (stage: string) =>
   (stages.get(stage) ?? [])
     .filter((i) => i.getKeyword() === 'COPY')
     .map((i) => {
-      const from = (i as Copy).getFromFlag()?.getValue() ?? undefined;
+      const from = (i as Copy).getFlags().find((flag) => flag.getName() === 'from')?.getValue() ?? undefined;
       const paths = argsOf(i);
       return { from, sources: paths.slice(0, -1), target: paths.at(-1)! };
     });
