@@ -20,6 +20,16 @@ export interface ObservedJob {
   unsavedResults?: string;
 }
 
+/** Init containers first, then containers: every container status of a pod. */
+export function containerStatuses(pod: V1Pod): V1ContainerStatus[] {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+}
+
+/** The pods oldest first, so the last one is the newest attempt. */
+export function oldestFirst(pods: Iterable<V1Pod>): V1Pod[] {
+  return [...pods].sort((a, b) => (toMs(a.metadata?.creationTimestamp) ?? 0) - (toMs(b.metadata?.creationTimestamp) ?? 0));
+}
+
 /** Times arrive as Date from a LIST and as strings from a WATCH. */
 export function toMs(time: Date | string | undefined): number | undefined {
   if (time === undefined || time === null) return undefined;
@@ -51,7 +61,7 @@ function observeStatus(job: V1Job, pods: V1Pod[], now: number): ObservedJob {
     response: request.response,
     ...(request.outputs ? { outputs: request.outputs } : {}),
   };
-  const podsNewestLast = [...pods].sort((a, b) => (toMs(a.metadata?.creationTimestamp) ?? 0) - (toMs(b.metadata?.creationTimestamp) ?? 0));
+  const podsNewestLast = oldestFirst(pods);
   const started = earliest(pods.map((pod) => toMs(pod.status?.startTime) ?? runningSince(pod)));
   if (started !== undefined) record.started = started;
   const conditions = job.status?.conditions ?? [];
@@ -153,8 +163,7 @@ function failureMessage(reason: string | undefined, message: string | undefined,
 function stuckReason(pods: V1Pod[], now: number): Stuck | undefined {
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp) continue;
-    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-    for (const status of statuses) {
+    for (const status of containerStatuses(pod)) {
       const waiting = status.state?.waiting;
       if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
         const since = toMs(pod.status?.startTime) ?? toMs(pod.metadata?.creationTimestamp) ?? now;

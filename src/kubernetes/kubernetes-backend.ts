@@ -11,7 +11,7 @@ import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../job
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 import { isImageProcess, type ImageProcess } from './generic-image.js';
 import { buildJob, type JobDefaults } from './job-spec.js';
-import { observeJob, toMs, type ObservedJob } from './job-status.js';
+import { containerStatuses, observeJob, oldestFirst, type ObservedJob } from './job-status.js';
 import { ANNOTATIONS, LABELS, MAIN_CONTAINER, MANAGED_SELECTOR } from './labels.js';
 import { openPodLog, PodLogError } from './pod-logs.js';
 import { WatchedObjects } from './watched-objects.js';
@@ -159,9 +159,9 @@ export class KubernetesJobBackend implements JobBackend {
 
   async openLogs(jobID: string, { container = MAIN_CONTAINER, follow, signal }: LogRequest): Promise<Readable | undefined> {
     if (!this.jobs.has(jobID)) return undefined;
-    const pod = [...(this.pods.get(jobID)?.values() ?? [])].sort((a, b) => (toMs(a.metadata?.creationTimestamp) ?? 0) - (toMs(b.metadata?.creationTimestamp) ?? 0)).pop();
+    const pod = oldestFirst(this.pods.get(jobID)?.values() ?? []).pop();
     if (pod?.metadata?.name) {
-      const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+      const statuses = containerStatuses(pod);
       const status = statuses.find((candidate) => candidate.name === container);
       if (statuses.length > 0 && !status) {
         throw new InvalidParameter(`Job ${jobID} has no container '${container}'; its containers: ${statuses.map((s) => s.name).join(', ')}.`);

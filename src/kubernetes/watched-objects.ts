@@ -51,6 +51,10 @@ export class WatchedObjects<T extends KubernetesObject> {
     return this.informer.list();
   }
 
+  get(name: string, namespace: string): T | undefined {
+    return this.informer.get(name, namespace);
+  }
+
   /** Why the cache may be stale, or undefined when it is watching. */
   problem(): string | undefined {
     if (!this.synced) return 'not yet synced with the cluster';

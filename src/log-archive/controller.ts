@@ -1,7 +1,8 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1ContainerStatus, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from '../kubernetes/cluster.js';
+import { containerStatuses } from '../kubernetes/job-status.js';
 import { LABELS, LOG_FINALIZER, MANAGED_SELECTOR } from '../kubernetes/labels.js';
 import { LeaderElection } from '../kubernetes/leader-election.js';
 import { openPodLog } from '../kubernetes/pod-logs.js';
@@ -139,7 +140,7 @@ export class LogArchiveController {
   }
 
   private async archive(name: string, signal: AbortSignal): Promise<void> {
-    const pod = this.pods.list().find((candidate) => candidate.metadata?.name === name);
+    const pod = this.pods.get(name, this.namespace);
     if (!pod || !holdsFinalizer(pod)) return;
     const jobID = pod.metadata?.labels?.[LABELS.jobId] ?? 'unlabelled';
     const log = this.logger.child({ pod: name, jobId: jobID });
@@ -166,7 +167,7 @@ export class LogArchiveController {
       log.warn({ err: describeApiError(error), attempt, retryInMs: Math.round(delay) }, 'archiving pod logs failed; the pod keeps its finalizer until it succeeds');
       const timer = setTimeout(() => {
         this.retries.set(name, { attempt });
-        const current = this.pods.list().find((candidate) => candidate.metadata?.name === name);
+        const current = this.pods.get(name, this.namespace);
         if (current) this.consider(current);
       }, delay);
       timer.unref();
@@ -215,10 +216,6 @@ function holdsFinalizer(pod: V1Pod): boolean {
   return pod.metadata?.finalizers?.includes(LOG_FINALIZER) ?? false;
 }
 
-function allStatuses(pod: V1Pod): V1ContainerStatus[] {
-  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-}
-
 /**
  * A pod's logs are complete once it has ended; a pod being deleted is archived once its containers
  * have stopped, or once its grace period is over (a lost node never reports them stopped).
@@ -229,12 +226,12 @@ export function readyToArchive(pod: V1Pod, now: number): boolean {
   if (phase === 'Succeeded' || phase === 'Failed') return true;
   const deletion = pod.metadata?.deletionTimestamp;
   if (!deletion) return false;
-  return !allStatuses(pod).some((status) => status.state?.running) || now >= new Date(deletion).getTime();
+  return !containerStatuses(pod).some((status) => status.state?.running) || now >= new Date(deletion).getTime();
 }
 
 /** Init containers, then containers, in spec order; a container that never started has no log. */
 export function containersThatRan(pod: V1Pod): string[] {
-  const statuses = new Map(allStatuses(pod).map((status) => [status.name, status]));
+  const statuses = new Map(containerStatuses(pod).map((status) => [status.name, status]));
   const ran = (name: string) => {
     const status = statuses.get(name);
     return Boolean(status && (status.state?.running || status.state?.terminated || status.lastState?.terminated));

@@ -289,10 +289,12 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
       await proxy.stall(); // accepts the upload and never answers: the archive hangs mid-flight
       stopAfter.push(() => proxy.down());
       const server = await startServer({ runInServer: false });
-      const { child } = await startController(proxy.url);
+      const { child, output } = await startController(proxy.url);
       const jobID = await submit(server, 'logged');
       await untilStatus(server, jobID, 'successful');
-      await eventually(async () => proxy.connections, (n) => n > 0, 15_000);
+      await eventually(async () => proxy.connections, (n) => n > 0, 30_000).catch((error: Error) => {
+        throw new Error(`the controller never reached S3: ${error.message}\ncontroller output:\n${output().slice(-3000)}`);
+      });
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       assert.ok((await podsOf(jobID)).every(holdsFinalizer), 'the killed controller archived nothing');
@@ -300,7 +302,7 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
       const next = successor();
       next.start();
       stopAfter.push(() => next.stop());
-      const keys = await untilArchived(jobID, 2, 30_000);
+      const keys = await untilArchived(jobID, 2, 45_000);
       assert.equal((await object(keys.find((k) => k.endsWith('/main.log'))!)).text, servedLog(MAIN_LOG));
       await eventually(() => podsOf(jobID), (pods) => pods.every((pod) => !holdsFinalizer(pod)));
       assert.equal(next.metrics().archivedPods, 1);
