@@ -15,7 +15,7 @@ import type { JobStore } from './jobs/store.js';
 import { connectToCluster, type ClusterConnection } from './kubernetes/cluster.js';
 import { genericImageProcessorType, isImageProcess } from './kubernetes/generic-image.js';
 import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
-import { S3LogBucket } from './log-archive/bucket.js';
+import { S3LogBucket, type LogBucket } from './log-archive/bucket.js';
 import { LogArchiveController } from './log-archive/controller.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
@@ -49,18 +49,20 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     const cluster = overrides.cluster ?? connectToCluster(env);
     if (cluster) {
       const { kubernetes, logArchive: archive } = config.manager;
+      // One S3 client for the logs endpoint and the controller alike.
+      const bucket = archive ? new S3LogBucket(archive.bucket) : undefined;
       const backend = new KubernetesJobBackend(cluster, logger.child({ backend: 'kubernetes' }), clock, {
         defaults: { timeoutSeconds: kubernetes.defaultTimeoutSeconds, ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished, archiveLogs: archive !== undefined },
         stuckGraceSeconds: kubernetes.stuckGraceSeconds,
         maxInputsBytes: kubernetes.maxInputsBytes,
         resyncSeconds: kubernetes.resyncSeconds,
-        ...(archive ? { archive: { bucket: new S3LogBucket(archive.bucket), pathPrefix: archive.bucket.pathPrefix } } : {}),
+        ...(bucket && archive ? { archive: { bucket, pathPrefix: archive.bucket.pathPrefix } } : {}),
       });
       await backend.start(imageProcesses);
       backends.push(backend);
       logger.info({ cluster: cluster.source, namespace: cluster.namespace, logArchive: archive ? (archive.runInServer ? 'in this server' : 'separate controller') : 'off' }, 'running image processes as Kubernetes Jobs');
       if (archive?.runInServer) {
-        logArchive = buildLogArchiveController(cluster, archive, clock, logger);
+        logArchive = buildLogArchiveController(cluster, archive, clock, logger, bucket);
         logArchive.start();
       }
     } else {
@@ -86,10 +88,10 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
 }
 
 /** The log finalizer controller, inside the server or as its own process (src/controller-main.ts). */
-export function buildLogArchiveController(cluster: ClusterConnection, archive: LogArchiveConfig, clock: Clock, logger: Logger): LogArchiveController {
+export function buildLogArchiveController(cluster: ClusterConnection, archive: LogArchiveConfig, clock: Clock, logger: Logger, bucket: LogBucket = new S3LogBucket(archive.bucket)): LogArchiveController {
   return new LogArchiveController(
     cluster,
-    new S3LogBucket(archive.bucket),
+    bucket,
     {
       pathPrefix: archive.bucket.pathPrefix,
       // The pod name in a cluster; the pid and a random suffix keep two processes on one host apart.

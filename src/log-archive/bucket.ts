@@ -29,21 +29,26 @@ export function logKey(prefix: string, jobID: string, podName: string, container
 const PART_SIZE = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 1;
 
+/** A client for S3 or any S3-compatible server: path-style URLs, checksums only where the API requires them. */
+export function s3ClientFor(server: Pick<BucketConfig, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>, options: { maxAttempts?: number } = {}): S3Client {
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...options,
+  });
+}
+
 /** S3 or any S3-compatible server (path-style URLs, checksums only where the API requires them). */
 export class S3LogBucket implements LogBucket {
   private readonly client: S3Client;
 
   constructor(private readonly config: BucketConfig) {
-    this.client = new S3Client({
-      endpoint: config.endpoint,
-      region: config.region,
-      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // The controller retries whole pods with its own backoff; one quick SDK retry covers blips.
-      maxAttempts: 2,
-    });
+    // The controller retries whole pods with its own backoff; one quick SDK retry covers blips.
+    this.client = s3ClientFor(config, { maxAttempts: 2 });
   }
 
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<number> {

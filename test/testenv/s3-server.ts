@@ -1,4 +1,5 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3ClientFor } from '../../src/log-archive/bucket.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,16 +18,9 @@ export interface S3Connection {
   region: string;
 }
 
-/** An S3 client set up the way a non-AWS S3 server needs: path-style URLs, checksums only when required. */
+/** An S3 client set up the way a non-AWS S3 server needs: the one the log archive uses. */
 export function s3Client(s3: S3Connection): S3Client {
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  return s3ClientFor(s3);
 }
 
 /**
