@@ -66,17 +66,23 @@ export class KubernetesJobBackend implements JobBackend {
     this.core = apiClient(kubeConfig, CoreV1Api);
     this.jobWatch = new WatchedObjects<V1Job>(
       kubeConfig,
-      `/apis/batch/v1/namespaces/${namespace}/jobs`,
-      () => this.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR }),
-      MANAGED_SELECTOR,
+      {
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        listPage: (_continue, limit) => this.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        labelSelector: MANAGED_SELECTOR,
+        trim: trimJob,
+      },
       logger.child({ watch: 'jobs' }),
       (job, deleted) => this.onJob(job, deleted),
     );
     this.podWatch = new WatchedObjects<V1Pod>(
       kubeConfig,
-      `/api/v1/namespaces/${namespace}/pods`,
-      () => this.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR }),
-      MANAGED_SELECTOR,
+      {
+        path: `/api/v1/namespaces/${namespace}/pods`,
+        listPage: (_continue, limit) => this.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        labelSelector: MANAGED_SELECTOR,
+        trim: trimPod,
+      },
       logger.child({ watch: 'pods' }),
       (pod, deleted) => this.onPod(pod, deleted),
     );
@@ -109,7 +115,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     this.logger.info({ jobId: jobID, processId: process.description.id, job: created.metadata?.name }, 'Kubernetes Job created');
     // Recorded at once, so the job is found even before the watch reports it.
-    this.onJob(created, false);
+    this.onJob(trimJob(created), false);
     return this.observed.get(jobID)!.record;
   }
 
@@ -153,7 +159,7 @@ export class KubernetesJobBackend implements JobBackend {
       throw new ClusterUnavailable(`Job ${jobID} could not be dismissed: ${describeApiError(error)}`);
     }
     this.logger.info({ jobId: jobID }, 'job dismissed');
-    this.onJob(patched, false);
+    this.onJob(trimJob(patched), false);
     return this.observed.get(jobID)?.record;
   }
 
@@ -212,7 +218,6 @@ export class KubernetesJobBackend implements JobBackend {
   }
 
   private onJob(job: V1Job, deleted: boolean): void {
-    slimJob(job);
     const jobID = job.metadata?.labels?.[LABELS.jobId];
     if (!jobID) return;
     if (deleted) {
@@ -227,7 +232,6 @@ export class KubernetesJobBackend implements JobBackend {
   }
 
   private onPod(pod: V1Pod, deleted: boolean): void {
-    slimPod(pod);
     const jobID = pod.metadata?.labels?.[LABELS.jobId];
     const name = pod.metadata?.name;
     if (!jobID || !name) return;
@@ -291,7 +295,7 @@ export class KubernetesJobBackend implements JobBackend {
   private async patchJob(job: V1Job, body: object, what: string): Promise<void> {
     try {
       const patched = await this.batch.patchNamespacedJob({ namespace: this.namespace, name: job.metadata!.name!, body }, mergePatch);
-      this.onJob(patched, false);
+      this.onJob(trimJob(patched), false);
     } catch (error) {
       if (statusOf(error) !== 404) this.logger.warn({ job: job.metadata?.name, err: describeApiError(error) }, `${what} failed; the next resync retries`);
     }
@@ -321,19 +325,19 @@ export class KubernetesJobBackend implements JobBackend {
   }
 }
 
-// The informer caches the very objects it hands to its listeners, so trimming them here keeps the
-// cache small: a Job's pod template (which carries the inputs) and the managedFields of both are
-// never read, and they are most of each object's size.
+// A Job's pod template (which carries the inputs) and the managedFields of both are never read here,
+// and they are most of each object's size.
 
-function slimJob(job: V1Job): void {
+function trimJob(job: V1Job): V1Job {
   if (job.metadata) delete job.metadata.managedFields;
   if (job.spec) {
     const { activeDeadlineSeconds, suspend } = job.spec;
     job.spec = { template: {}, ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}), ...(suspend !== undefined ? { suspend } : {}) };
   }
+  return job;
 }
 
-function slimPod(pod: V1Pod): void {
+function trimPod(pod: V1Pod): void {
   if (pod.metadata) delete pod.metadata.managedFields;
   delete pod.spec;
 }

@@ -1,10 +1,26 @@
 import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
+/** How many objects one LIST request asks for: pages keep the start-up peak of a large cache small. */
+const LIST_PAGE_SIZE = 500;
+
+export interface WatchedKind<T extends KubernetesObject> {
+  /** The collection's API path, e.g. /apis/batch/v1/namespaces/x/jobs. */
+  path: string;
+  /** One page of the LIST, from a continue token. */
+  listPage: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>;
+  labelSelector: string;
+  /**
+   * Removes, in place, what the cache's readers never use, as each object arrives (client-go's
+   * transform function): the cache keeps the trimmed objects, so their size is what stays in memory.
+   */
+  trim: (object: T) => void;
+}
+
 /**
- * A watch-backed cache of one kind of object (our Jobs, or our Pods): an informer that lists, then
- * watches; relists by itself when its resourceVersion expires (410), and that we restart with
- * jittered exponential backoff on any other error (client-node stops the informer then).
+ * A watch-backed cache of one kind of object (our Jobs, or our Pods): an informer that lists, page by
+ * page, then watches; relists by itself when its resourceVersion expires (410), and that we restart
+ * with jittered exponential backoff on any other error (client-node stops the informer then).
  */
 export class WatchedObjects<T extends KubernetesObject> {
   private readonly informer;
@@ -17,16 +33,15 @@ export class WatchedObjects<T extends KubernetesObject> {
 
   constructor(
     kubeConfig: KubeConfig,
-    path: string,
-    list: () => Promise<KubernetesListObject<T>>,
-    labelSelector: string,
+    private readonly kind: WatchedKind<T>,
     private readonly logger: Logger,
     onChange: (object: T, deleted: boolean) => void,
   ) {
-    this.informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
+    this.informer = makeInformer<T>(kubeConfig, kind.path, () => this.listAll(), kind.labelSelector);
     const changed = (deleted: boolean) => (object: T) => {
       this.backoffMs = 500;
       this.lastError = undefined;
+      kind.trim(object); // a watched object: the informer has just stored this very object
       onChange(object, deleted);
     };
     this.informer.on('add', changed(false));
@@ -59,6 +74,24 @@ export class WatchedObjects<T extends KubernetesObject> {
   problem(): string | undefined {
     if (!this.synced) return 'not yet synced with the cluster';
     return this.lastError;
+  }
+
+  /** The whole collection, trimmed page by page so no page's full objects outlive it. */
+  private async listAll(): Promise<KubernetesListObject<T>> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.kind.listPage(continueToken, LIST_PAGE_SIZE);
+      for (const item of page.items) {
+        this.kind.trim(item);
+        items.push(item);
+      }
+      // Every page of one LIST is read at the same resourceVersion; the watch starts from it.
+      resourceVersion = page.metadata?.resourceVersion;
+      continueToken = page.metadata?._continue || undefined;
+    } while (continueToken);
+    return { apiVersion: 'v1', kind: 'List', metadata: { ...(resourceVersion ? { resourceVersion } : {}) }, items };
   }
 
   private restartAfter(error: unknown): void {

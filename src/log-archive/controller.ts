@@ -64,9 +64,13 @@ export class LogArchiveController {
     this.core = apiClient(connection.kubeConfig, CoreV1Api);
     this.pods = new WatchedObjects<V1Pod>(
       connection.kubeConfig,
-      `/api/v1/namespaces/${this.namespace}/pods`,
-      () => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED_SELECTOR }),
-      MANAGED_SELECTOR,
+      {
+        path: `/api/v1/namespaces/${this.namespace}/pods`,
+        listPage: (_continue, limit) => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        labelSelector: MANAGED_SELECTOR,
+        // The container names (spec) are read; the managedFields never are.
+        trim: (pod) => void delete pod.metadata?.managedFields,
+      },
       logger.child({ watch: 'pods' }),
       (pod, deleted) => {
         if (!deleted) this.consider(pod);
