@@ -12,6 +12,7 @@ import { openSqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import type { JobRecord } from '../../src/jobs/job.js';
 import { repoRoot } from '../support/paths.js';
 import { freePort } from '../support/server.js';
+import { printAutocannon, startExpressFloor } from './measure.js';
 
 const SEEDED_JOBS = 10_000;
 const DURATION_SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -58,10 +59,13 @@ try {
     },
   ];
   console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_SECONDS} s per scenario, server and load generator on this machine (${(await import('node:os')).cpus().length} cores)`);
-  for (const { name, options } of scenarios) {
-    const result = await autocannon({ ...options, connections: CONNECTIONS, duration: DURATION_SECONDS });
-    const errors = result.errors + result.non2xx;
-    console.log(`${name.padEnd(44)} ${result.requests.average.toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms${errors ? `   ${errors} errors/non-2xx` : ''}`);
+  const load = (options: autocannon.Options) => autocannon({ ...options, connections: CONNECTIONS, duration: DURATION_SECONDS });
+  for (const { name, options } of scenarios) printAutocannon(name, await load(options));
+  const floor = await startExpressFloor(await fetch(`${url}/jobs/${jobIds[0]}`).then((r) => r.json()));
+  try {
+    printAutocannon('  floor: express alone, a job status body', await load({ url: floor.url }));
+  } finally {
+    floor.stop();
   }
 } finally {
   server.kill('SIGTERM');

@@ -1,8 +1,10 @@
 /**
  * `npm run bench:kubernetes`: the Kubernetes side against the real test environment. Seeds 10,000
  * Jobs (suspended, so no pods) in a namespace, starts the server as its own process, and measures
- * with autocannon: GET /jobs/{id} and GET /jobs?limit=100 (both served from the watch cache), then
- * asynchronous submissions at a fixed rate (each creates a real Job). Prints the server's memory.
+ * with autocannon: GET /jobs/{id} and GET /jobs?limit=100 (both served from the watch cache); then
+ * asynchronous submissions at a fixed rate, open loop (each creates a real Job). Prints the server's
+ * memory, and two floors to read the figures against: express alone answering the same body, and the
+ * same rate of Job creations sent straight to the API server.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -11,13 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import autocannon from 'autocannon';
+import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
 import { repoRoot } from '../support/paths.js';
 import { freePort } from '../support/server.js';
+import { printAtRate, printAutocannon, startExpressFloor } from './measure.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 
 const SEEDED = Number(process.env.BENCH_JOBS ?? 10_000);
+const SEEDED_LABEL = 'ogcapi-bench/seeded';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RATE = Number(process.env.BENCH_RATE ?? 100);
 const TOKEN = randomUUID();
 
 const started = !process.env.OGC_TESTENV_CONNECTION;
@@ -28,15 +34,35 @@ const kubeConfig = new KubeConfig();
 kubeConfig.loadFromFile(environment.kubeconfigPath);
 const batch = kubeConfig.makeApiClient(BatchV1Api);
 const core = kubeConfig.makeApiClient(CoreV1Api);
-const namespace = `bench-${randomUUID().slice(0, 8)}`;
+// BENCH_NAMESPACE keeps the seeded namespace between runs (seeding 10,000 Jobs takes minutes).
+const kept = process.env.BENCH_NAMESPACE;
+const namespace = kept ?? `bench-${randomUUID().slice(0, 8)}`;
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+/** Resident memory in MB: now (VmRSS) or the peak so far (VmHWM). */
+const memoryMb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const memory = (pid: number) => `RSS ${memoryMb(pid, 'VmRSS').toFixed(0)} MB (peak ${memoryMb(pid, 'VmHWM').toFixed(0)} MB)`;
+
+/** Waits (at most two minutes) until no pod of the namespace is pending or running. */
+async function settled(): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    const pods = await core.listNamespacedPod({ namespace, fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed', limit: 1 });
+    if (pods.items.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  console.log('  (the cluster was still busy after two minutes)');
+}
 
 try {
-  await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const seedStart = Date.now();
   const ids: string[] = [];
-  for (let start = 0; start < SEEDED; start += 100) {
+  const exists = kept !== undefined && (await core.readNamespace({ name: namespace }).then(() => true, () => false));
+  if (exists) {
+    const seeded = await batch.listNamespacedJob({ namespace, labelSelector: SEEDED_LABEL });
+    for (const job of seeded.items) ids.push(job.metadata!.labels![LABELS.jobId]!);
+  } else {
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+  }
+  const seedStart = Date.now();
+  for (let start = ids.length; start < SEEDED; start += 100) {
     await Promise.all(
       Array.from({ length: Math.min(100, SEEDED - start) }, (_, i) => {
         const jobID = randomUUID();
@@ -46,7 +72,7 @@ try {
           body: {
             metadata: {
               name: jobName(jobID),
-              labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.jobId]: jobID, [LABELS.processId]: 'bench' },
+              labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.jobId]: jobID, [LABELS.processId]: 'bench', [SEEDED_LABEL]: 'true' },
               annotations: { [ANNOTATIONS.created]: new Date(Date.now() - (start + i) * 1000).toISOString(), [ANNOTATIONS.resultsRequest]: '{"response":"raw"}' },
             },
             spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/bench:1' }] } } },
@@ -55,7 +81,7 @@ try {
       }),
     );
   }
-  console.log(`seeded ${SEEDED} Jobs in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
+  console.log(`${ids.length} Jobs in ${namespace}; seeded in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
 
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ogcapi-bench-k8s-'));
@@ -81,29 +107,38 @@ resources:
       if (i > 600) throw new Error('the server did not become ready within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    console.log(`server ready with ${SEEDED} Jobs cached in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; RSS ${rssMb(server.pid!).toFixed(0)} MB`);
-    const run = async (name: string, options: autocannon.Options) => {
-      const result = await autocannon({ connections: 10, duration: SECONDS, ...options });
-      const errors = result.errors + result.non2xx;
-      console.log(`${name.padEnd(46)} ${result.requests.average.toFixed(0).padStart(6)} req/s   p50 ${result.latency.p50} ms   p99 ${result.latency.p99} ms${errors ? `   ${errors} errors/non-2xx` : ''}`);
-    };
-    await run(`GET /jobs/{id} (${SEEDED} Jobs)`, {
-      url,
-      requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: `/jobs/${ids[Math.floor(Math.random() * ids.length)]}` }) }],
-    });
-    await run(`GET /jobs?limit=100 (${SEEDED} Jobs)`, { url: `${url}/jobs?limit=100` });
-    await run('POST execution, Prefer: respond-async, 100/s', {
-      url: `${url}/processes/bench/execution`,
+    console.log(`server ready with ${ids.length} Jobs cached in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${memory(server.pid!)}`);
+    const get = (path: string): autocannon.Options => ({ url, requests: [{ method: 'GET', setupRequest: (request) => ({ ...request, path: path.replace('{id}', ids[Math.floor(Math.random() * ids.length)]!) }) }] });
+    const load = (options: autocannon.Options) => autocannon({ connections: 10, duration: SECONDS, ...options });
+    printAutocannon(`GET /jobs/{id} (${ids.length} Jobs)`, await load(get('/jobs/{id}')));
+    const floor = await startExpressFloor(await fetch(`${url}/jobs/${ids[0]}`).then((r) => r.json()));
+    try {
+      printAutocannon('  floor: express alone, same body', await load({ url: floor.url }));
+    } finally {
+      floor.stop();
+    }
+    printAutocannon(`GET /jobs?limit=100 (${ids.length} Jobs)`, await load(get('/jobs?limit=100')));
+
+    const execute = () => fetch(`${url}/processes/bench/execution`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', prefer: 'respond-async' },
       body: JSON.stringify({ inputs: { token: TOKEN, n: 1 } }),
-      overallRate: 100,
-    });
-    console.log(`server RSS after the runs: ${rssMb(server.pid!).toFixed(0)} MB`);
+    }).then((response) => response.status === 201);
+    await printAtRate(`POST execution, respond-async, ${RATE}/s (to the 201)`, RATE, SECONDS, execute);
+    console.log(`server after the runs: ${memory(server.pid!)}`);
+    // The same rate of Job creations straight to the API server, once the cluster has caught up.
+    await settled();
+    const direct = apiClient(kubeConfig, BatchV1Api);
+    const createDirectly = () => direct.createNamespacedJob({ namespace, body: {
+      metadata: { generateName: 'direct-' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'example.test/bench:1' }] } } },
+    } }).then(() => true);
+    await printAtRate(`  floor: Job create straight to the API, ${RATE}/s`, RATE, SECONDS, createDirectly);
   } finally {
     server.kill('SIGTERM');
   }
 } finally {
-  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  if (!kept) await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  else await batch.deleteCollectionNamespacedJob({ namespace, labelSelector: `!${SEEDED_LABEL}`, propagationPolicy: 'Background' }).catch(() => undefined);
   if (started) await stopTestEnvironment(environment.stateDir);
 }

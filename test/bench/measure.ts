@@ -1,0 +1,59 @@
+// What the benchmarks share: one line per scenario, an open-loop load at a fixed rate, and the
+// floor every figure should be read against (express alone answering the same body).
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type autocannon from 'autocannon';
+import { repoRoot } from '../support/paths.js';
+import { freePort } from '../support/server.js';
+
+export function printLine(name: string, perSecond: number, p50: number, p99: number, errors = 0, unit = 'req/s'): void {
+  console.log(`${name.padEnd(52)} ${perSecond.toFixed(0).padStart(6)} ${unit}   p50 ${p50.toFixed(0)} ms   p99 ${p99.toFixed(0)} ms${errors ? `   ${errors} errors/non-2xx` : ''}`);
+}
+
+export function printAutocannon(name: string, result: autocannon.Result): void {
+  printLine(name, result.requests.average, result.latency.p50, result.latency.p99, result.errors + result.non2xx);
+}
+
+/**
+ * Sends `rate` requests per second for `seconds`, each on time whatever the earlier ones do (an open
+ * loop: a slow answer cannot hold the next request back and hide its own delay), and prints the
+ * achieved rate and the latency of each send.
+ */
+export async function printAtRate(name: string, rate: number, seconds: number, send: () => Promise<boolean>): Promise<void> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const inFlight: Array<Promise<void>> = [];
+  const start = performance.now();
+  for (let i = 0; i < rate * seconds; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = performance.now();
+    inFlight.push(send().then(
+      (ok) => {
+        if (!ok) failures++;
+        latencies.push(performance.now() - sent);
+      },
+      () => void failures++,
+    ));
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
+  printLine(name, latencies.length / elapsed, at(0.5), at(0.99), failures, '/s   ');
+}
+
+/**
+ * Express alone, answering every GET with `body` as JSON, in its own process like the server: the
+ * most requests per second any express route reaches on this machine.
+ */
+export async function startExpressFloor(body: unknown): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(repoRoot, 'dist/test/bench/express-floor.js'), String(port), JSON.stringify(body)], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; !(await fetch(url).then((r) => r.ok, () => false)); i++) {
+    if (i > 100) throw new Error('the express floor server did not start within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, stop: () => child.kill('SIGTERM') };
+}
