@@ -68,7 +68,7 @@ export class KubernetesJobBackend implements JobBackend {
       kubeConfig,
       {
         path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        listPage: (_continue, limit) => this.batch.listNamespacedJob({ namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        listPage: (page) => this.batch.listNamespacedJob({ namespace, ...page }),
         labelSelector: MANAGED_SELECTOR,
         trim: trimJob,
       },
@@ -79,7 +79,7 @@ export class KubernetesJobBackend implements JobBackend {
       kubeConfig,
       {
         path: `/api/v1/namespaces/${namespace}/pods`,
-        listPage: (_continue, limit) => this.core.listNamespacedPod({ namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        listPage: (page) => this.core.listNamespacedPod({ namespace, ...page }),
         labelSelector: MANAGED_SELECTOR,
         trim: trimPod,
       },

@@ -4,11 +4,17 @@ import type { Logger } from 'pino';
 /** How many objects one LIST request asks for: pages keep the start-up peak of a large cache small. */
 const LIST_PAGE_SIZE = 500;
 
+export interface ListPage {
+  labelSelector: string;
+  limit: number;
+  _continue?: string;
+}
+
 export interface WatchedKind<T extends KubernetesObject> {
   /** The collection's API path, e.g. /apis/batch/v1/namespaces/x/jobs. */
   path: string;
-  /** One page of the LIST, from a continue token. */
-  listPage: (continueToken: string | undefined, limit: number) => Promise<KubernetesListObject<T>>;
+  /** One page of the LIST: the generated client's list call, given these query parameters. */
+  listPage: (page: ListPage) => Promise<KubernetesListObject<T>>;
   labelSelector: string;
   /**
    * Removes, in place, what the cache's readers never use, as each object arrives (client-go's
@@ -82,7 +88,7 @@ export class WatchedObjects<T extends KubernetesObject> {
     let continueToken: string | undefined;
     let resourceVersion: string | undefined;
     do {
-      const page = await this.kind.listPage(continueToken, LIST_PAGE_SIZE);
+      const page = await this.kind.listPage({ labelSelector: this.kind.labelSelector, limit: LIST_PAGE_SIZE, ...(continueToken ? { _continue: continueToken } : {}) });
       for (const item of page.items) {
         this.kind.trim(item);
         items.push(item);

@@ -66,7 +66,7 @@ export class LogArchiveController {
       connection.kubeConfig,
       {
         path: `/api/v1/namespaces/${this.namespace}/pods`,
-        listPage: (_continue, limit) => this.core.listNamespacedPod({ namespace: this.namespace, labelSelector: MANAGED_SELECTOR, limit, ...(_continue ? { _continue } : {}) }),
+        listPage: (page) => this.core.listNamespacedPod({ namespace: this.namespace, ...page }),
         labelSelector: MANAGED_SELECTOR,
         // The container names (spec) are read; the managedFields never are.
         trim: (pod) => void delete pod.metadata?.managedFields,
