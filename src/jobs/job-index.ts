@@ -22,9 +22,15 @@ export class JobIndex {
 
   set(job: JobRecord): void {
     const previous = this.byId.get(job.jobID);
+    this.byId.set(job.jobID, job);
+    // A job's place in the list never changes once created (the common case: a status update), so it
+    // is replaced where it stands instead of moving every later job twice.
+    if (previous && compareJobs(previous, job) === 0) {
+      this.sorted[this.firstAtOrAfter(previous)] = job;
+      return;
+    }
     if (previous) this.sorted.splice(this.firstAtOrAfter(previous), 1);
     this.sorted.splice(this.firstAtOrAfter(job), 0, job);
-    this.byId.set(job.jobID, job);
   }
 
   delete(jobID: string): boolean {

@@ -51,6 +51,17 @@ describe('job stores: SQLite and in-memory answer every query alike', () => {
     });
   }
 
+  it('still agree after status updates in place and jobs that move in the list', () => {
+    for (const [i, job] of jobs.entries()) {
+      const changes = i % 7 === 0 ? { created: job.created + 30_000, status: 'running' as const } : { status: 'dismissed' as const, message: `update ${i}` };
+      sqlite.update(job.jobID, changes);
+      memory.update(job.jobID, changes);
+    }
+    const everything = { limit: 1000, now };
+    assert.deepEqual(memory.list(everything), sqlite.list(everything));
+    assert.equal(memory.list({ ...everything, statuses: ['running'] }).numberMatched, Math.ceil(jobs.length / 7));
+  });
+
   it('round-trips every field of a job', () => {
     const job: JobRecord = { jobID: 'full', processID: 'echo', status: 'successful', message: 'm', created: 1, started: 2, finished: 3, updated: 4, progress: 100, response: 'document', outputs: { a: { transmissionMode: 'value' } }, results: { a: [1, { b: null }] } };
     sqlite.insert(job);
