@@ -91,7 +91,7 @@ export const serverConfigSchema = {
             default_ttl_seconds_after_finished: { type: 'integer', minimum: 0, default: 604800, description: 'How long finished Jobs are kept (7 days) unless a process sets its own.' },
             stuck_grace_seconds: { type: 'integer', minimum: 1, default: 300, description: 'How long a job may wait on a bad image or an unschedulable pod before it is failed.' },
             max_inputs_bytes: { type: 'integer', minimum: 1024, maximum: 100000, default: 65536, description: 'Largest inputs (as JSON) a job accepts: they travel in an env var and an annotation.' },
-            resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often every cached job is re-derived and stuck jobs are swept.' },
+            resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often unfinished jobs are re-derived, stuck jobs swept and unsaved results retried.' },
           },
         },
         finalizer_controller: {

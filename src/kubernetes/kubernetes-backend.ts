@@ -22,7 +22,7 @@ export interface KubernetesBackendOptions {
   stuckGraceSeconds: number;
   /** Largest K8S_MANAGER_INPUTS value accepted (the env var and the annotation share this budget). */
   maxInputsBytes: number;
-  /** How often every cached job is re-derived and stuck jobs are swept. */
+  /** How often unfinished jobs are re-derived, stuck jobs swept and unsaved results retried. */
   resyncSeconds: number;
   /** Where the log finalizer controller archives pod logs, when it is on. */
   archive?: { bucket: LogBucket; pathPrefix: string };
@@ -252,8 +252,15 @@ export class KubernetesJobBackend implements JobBackend {
     this.index.delete(jobID);
   }
 
+  /**
+   * The periodic sweep: a finished job changes only when its objects do, and every change arrives as a
+   * watch event, so only unfinished jobs (whose stuck grace runs out with time) and results still to
+   * be copied are re-derived; with thousands of finished jobs the sweep stays short.
+   */
   private reconcileAll(): void {
-    for (const jobID of this.jobs.keys()) this.reconcile(jobID);
+    for (const [jobID, { record, unsavedResults }] of this.observed) {
+      if (!isFinished(record.status) || unsavedResults !== undefined) this.reconcile(jobID);
+    }
   }
 
   /** Re-derives one job's record from the cluster's state, then acts on what it shows. */
