@@ -59,7 +59,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
         ...(bucket && archive ? { archive: { bucket, pathPrefix: archive.bucket.pathPrefix } } : {}),
       });
       await backend.start(imageProcesses);
-      backends.push(backend);
+      backends.unshift(backend); // asked first for a job: its records are in memory, SQLite's are not
       logger.info({ cluster: cluster.source, namespace: cluster.namespace, logArchive: archive ? (archive.runInServer ? 'in this server' : 'separate controller') : 'off' }, 'running image processes as Kubernetes Jobs');
       if (archive?.runInServer) {
         logArchive = buildLogArchiveController(cluster, archive, clock, logger, bucket);
