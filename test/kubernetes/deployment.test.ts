@@ -44,6 +44,11 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
     bucket = s3Client(environment.s3);
     dir = mkdtempSync(join(tmpdir(), 'rbac-'));
     writeFileSync(join(dir, 'tool.env'), 'TOOL_MODE=batch\n');
+    // A run before this one against the same environment left the namespace, maybe with pods that still
+    // hold the log finalizer and no controller left to release them: start from nothing, as the README.
+    const { stdout } = await kubectl('-n', NAMESPACE, 'get', 'pods', '-o', 'name');
+    for (const pod of stdout.split('\n').filter(Boolean)) await kubectl('-n', NAMESPACE, 'patch', pod, '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+    await kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait', '--timeout=90s');
   });
   beforeEach(function () {
     if (this.currentTest?.title.startsWith('are accepted')) return;
