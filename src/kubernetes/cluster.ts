@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
@@ -14,6 +15,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -85,27 +87,40 @@ export function describeApiError(error: unknown): string {
   return `${(error as Error).message ?? String(error)}${cause ? ` (${cause})` : ''}`;
 }
 
-const pass = <T>(value: T): Observable<T> => new Observable(Promise.resolve(value));
-
 /**
- * Every request of a client-node API client gets a new connection agent by default, so each call pays
- * a TLS handshake. This keeps the first agent for all later calls of the client. (Token auth still
- * works: the token is a header. Client certificates that rotate would need a new client.)
+ * client-node gives every request of an API client a new connection agent, so each call pays a TLS
+ * handshake, and under load the pool opens one HTTP/1.1 connection per request in flight: dozens of
+ * handshakes that cost the API server as much CPU as the requests. This sends every call of a client
+ * over one agent that speaks HTTP/2 (as client-go does), so concurrent calls share one connection.
+ * The TLS settings come from the kubeconfig once; the token is still set per call (it is a header,
+ * and may rotate). A cluster reached through a proxy keeps client-node's own agent.
  */
-function reuseConnections(): ObservableMiddleware {
-  let shared: ReturnType<RequestContext['getDispatcher']>;
+function sharedConnection(kubeConfig: KubeConfig): ObservableMiddleware {
+  let shared: Promise<Dispatcher | undefined> | undefined;
+  const create = async (): Promise<Dispatcher | undefined> => {
+    if (kubeConfig.getCurrentCluster()?.proxyUrl) return undefined;
+    const tls: https.RequestOptions = {};
+    await kubeConfig.applyToHTTPSOptions(tls);
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
+    const connect = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, value]) => value !== undefined));
+    // undici 7 admits a connection's concurrent HTTP/2 streams up to `pipelining` (its default of 1
+    // would open a connection per call in flight); 100 is its HTTP/2 stream limit. Should a server
+    // offer only HTTP/1.1, undici pipelines nothing but GET and HEAD behind another call.
+    return new Agent({ allowH2: true, pipelining: 100, connect: { ...connect, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+  };
   return {
     pre: (context: RequestContext) => {
-      const dispatcher = context.getDispatcher();
-      if (shared === undefined) shared = dispatcher;
-      else if (dispatcher !== undefined) context.setDispatcher(shared);
-      return pass(context);
+      shared ??= create();
+      return new Observable(shared.then((dispatcher) => {
+        if (dispatcher && context.getDispatcher() !== undefined) context.setDispatcher(dispatcher);
+        return context;
+      }));
     },
-    post: (response: ResponseContext) => pass(response),
+    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
   };
 }
 
-/** An API client (BatchV1Api, CoreV1Api, ...) that keeps its connections open between calls. */
+/** An API client (BatchV1Api, CoreV1Api, ...) whose calls share one HTTP/2 connection. */
 export function apiClient<T extends ApiType>(kubeConfig: KubeConfig, api: new (configuration: Configuration) => T): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
@@ -114,7 +129,7 @@ export function apiClient<T extends ApiType>(kubeConfig: KubeConfig, api: new (c
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
       // client-node reverses its middleware list in place on every call: keep these order-independent.
-      middleware: [setHeaderMiddleware('User-Agent', 'ogcapi-k8s-manager'), reuseConnections()],
+      middleware: [setHeaderMiddleware('User-Agent', 'ogcapi-k8s-manager'), sharedConnection(kubeConfig)],
     }),
   );
 }

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { V1Job } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Job } from '@kubernetes/client-node';
+import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
 import { eventually } from '../support/server.js';
 import { API_TOKEN, ClusterFixture, imageProcessesConfig } from './support.js';
+
+/** How many sockets this process has open. */
+const openSockets = () => readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+  } catch {
+    return false; // closed meanwhile
+  }
+}).length;
 
 /** The API client returns model class instances; compare their JSON. */
 const plain = (job: V1Job): V1Job => JSON.parse(JSON.stringify(job)) as V1Job;
@@ -140,6 +150,15 @@ describe('the cluster is the job database (real API server, kwok)', function () 
     assert.ok(status.body.started);
     const dismissed = await second.client.delete(`/jobs/${jobID}`);
     assert.equal(dismissed.body.status, 'dismissed');
+  });
+
+  it('sends concurrent API calls over one shared HTTP/2 connection, not one connection (and TLS handshake) each', async () => {
+    const core = apiClient(cluster.kubeConfig, CoreV1Api);
+    await core.readNamespace({ name: cluster.namespace }); // opens the connection
+    const before = openSockets();
+    await Promise.all(Array.from({ length: 40 }, () => core.readNamespace({ name: cluster.namespace })));
+    const opened = openSockets() - before;
+    assert.ok(opened <= 2, `40 concurrent calls opened ${opened} more sockets`);
   });
 
   it('two server instances on the same cluster agree on every job', async () => {
