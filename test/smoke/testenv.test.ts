@@ -102,6 +102,15 @@ describe('test environment', function () {
       assert.ok(job.status?.completionTime);
     });
 
+    it('keeps a pod that restarts forever (restartPolicy Always, as a Deployment\'s) running', async function () {
+      const name = unique('server');
+      const core = kc.makeApiClient(CoreV1Api);
+      await core.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { restartPolicy: 'Always', containers: [{ name: 'main', image: 'example.test/server:1' }] } } });
+      await waitForPod(kc, namespace, name, 'running', (p) => p.status?.phase === 'Running');
+      await sleep(2_500); // past the 1 s a Job's pod runs for
+      assert.equal((await core.readNamespacedPod({ name, namespace })).status?.phase, 'Running');
+    });
+
     it('keeps a pod whose image cannot be pulled Pending with ImagePullBackOff', async function () {
       const name = unique('pull');
       const core = kc.makeApiClient(CoreV1Api);
