@@ -93,7 +93,8 @@ export function describeApiError(error: unknown): string {
  * handshakes that cost the API server as much CPU as the requests. This sends every call of a client
  * over one agent that speaks HTTP/2 (as client-go does), so concurrent calls share one connection.
  * The TLS settings come from the kubeconfig once; the token is still set per call (it is a header,
- * and may rotate). A cluster reached through a proxy keeps client-node's own agent.
+ * and may rotate; client certificates that rotate would need a new client). A cluster reached through
+ * a proxy keeps client-node's own agent.
  */
 function sharedConnection(kubeConfig: KubeConfig): ObservableMiddleware {
   let shared: Promise<Dispatcher | undefined> | undefined;
@@ -110,7 +111,11 @@ function sharedConnection(kubeConfig: KubeConfig): ObservableMiddleware {
   };
   return {
     pre: (context: RequestContext) => {
-      shared ??= create();
+      // A failure (say, an exec credential plugin that is down) is retried on the next call.
+      shared ??= create().catch((error: unknown) => {
+        shared = undefined;
+        throw error;
+      });
       return new Observable(shared.then((dispatcher) => {
         if (dispatcher && context.getDispatcher() !== undefined) context.setDispatcher(dispatcher);
         return context;
