@@ -15,7 +15,7 @@ import { eventually, startTestServer, type TestServer } from '../support/server.
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
 import type { TestEnvironment } from '../testenv/environment.js';
 import { s3Client } from '../testenv/s3-server.js';
-import { API_TOKEN, bucketVariables, imageProcess } from './support.js';
+import { API_TOKEN, bucketVariables, imageProcess, releaseLogFinalizers } from './support.js';
 
 const run = promisify(execFile);
 const manifests = join(repoRoot, 'k8s-manifests');
@@ -44,10 +44,8 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
     bucket = s3Client(environment.s3);
     dir = mkdtempSync(join(tmpdir(), 'rbac-'));
     writeFileSync(join(dir, 'tool.env'), 'TOOL_MODE=batch\n');
-    // A run before this one against the same environment left the namespace, maybe with pods that still
-    // hold the log finalizer and no controller left to release them: start from nothing, as the README.
-    const { stdout } = await kubectl('-n', NAMESPACE, 'get', 'pods', '-o', 'name');
-    for (const pod of stdout.split('\n').filter(Boolean)) await kubectl('-n', NAMESPACE, 'patch', pod, '--type=merge', '-p', '{"metadata":{"finalizers":null}}');
+    // A run before this one against the same environment left the namespace: start from nothing, as the README.
+    await releaseLogFinalizers(core(), NAMESPACE);
     await kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait', '--timeout=90s');
   });
   beforeEach(function () {

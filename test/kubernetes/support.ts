@@ -8,6 +8,20 @@ import type { S3Connection } from '../testenv/s3-server.js';
 
 export const API_TOKEN = 'test-token-7f3a9c';
 
+/**
+ * Removes the log finalizer from the namespace's pods: a test stopped before the controller archived
+ * them leaves no one to release them, and they would keep the namespace from being deleted.
+ */
+export async function releaseLogFinalizers(core: CoreV1Api, namespace: string): Promise<void> {
+  for (const pod of (await core.listNamespacedPod({ namespace })).items) {
+    const finalizers = pod.metadata?.finalizers ?? [];
+    if (!finalizers.includes(LOG_FINALIZER)) continue;
+    await core
+      .patchNamespacedPod({ namespace, name: pod.metadata!.name!, body: { metadata: { finalizers: finalizers.filter((f) => f !== LOG_FINALIZER) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+      .catch(() => undefined);
+  }
+}
+
 /** A namespace of the test cluster for one suite, and servers that run their image jobs there. */
 export class ClusterFixture {
   kubeConfig!: KubeConfig;
@@ -26,14 +40,7 @@ export class ClusterFixture {
   async tearDown(): Promise<void> {
     if (!this.namespace) return;
     await Promise.all(this.servers.map((server) => server.stop().catch(() => undefined)));
-    // Pods still holding the log finalizer (a test stopped before archiving) would keep the namespace.
-    for (const pod of (await this.core.listNamespacedPod({ namespace: this.namespace })).items) {
-      const finalizers = pod.metadata?.finalizers ?? [];
-      if (!finalizers.includes(LOG_FINALIZER)) continue;
-      await this.core
-        .patchNamespacedPod({ namespace: this.namespace, name: pod.metadata!.name!, body: { metadata: { finalizers: finalizers.filter((f) => f !== LOG_FINALIZER) } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
-        .catch(() => undefined);
-    }
+    await releaseLogFinalizers(this.core, this.namespace);
     await deleteTestNamespace(this.kubeConfig, this.namespace);
   }
 
