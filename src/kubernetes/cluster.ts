@@ -2,20 +2,23 @@ import { existsSync, readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import {
   ApiException,
   createConfiguration,
+  IsomorphicFetchHttpLibrary,
   KubeConfig,
   Observable,
+  ResponseContext,
   ServerConfiguration,
   setHeaderMiddleware,
   type ApiType,
   type Configuration,
-  type ObservableMiddleware,
+  type HttpLibrary,
   type RequestContext,
-  type ResponseContext,
 } from '@kubernetes/client-node';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -88,41 +91,76 @@ export function describeApiError(error: unknown): string {
 }
 
 /**
- * client-node gives every request of an API client a new connection agent, so each call pays a TLS
- * handshake, and under load the pool opens one HTTP/1.1 connection per request in flight: dozens of
- * handshakes that cost the API server as much CPU as the requests. This sends every call of a client
- * over one agent that speaks HTTP/2 (as client-go does), so concurrent calls share one connection.
- * The TLS settings come from the kubeconfig once; the token is still set per call (it is a header,
- * and may rotate; client certificates that rotate would need a new client). A cluster reached through
- * a proxy keeps client-node's own agent.
+ * How the API clients reach the API server. client-node's own transport sends each call through fetch
+ * with a new connection agent, so each call pays a TLS handshake, and under load the pool opens one
+ * HTTP/1.1 connection per call in flight: dozens of handshakes that cost the API server as much CPU as
+ * the requests. This one sends every call of a client over one undici agent that speaks HTTP/2 (as
+ * client-go does), so concurrent calls share one connection. Two undici 7 gates stand in the way
+ * (both lifted only in undici 8, which needs Node 22):
+ * - it admits a connection's concurrent HTTP/2 streams only up to `pipelining` (undici #4143), whose
+ *   default is 1: set to 100, undici's HTTP/2 stream limit;
+ * - it counts a connection busy for any POST or PATCH while another call runs, or for a body it cannot
+ *   measure (undici #5390): each concurrent Job creation opened a connection of its own. So the body
+ *   goes as the text client-node built (fetch would stream it), and once the API server has answered in
+ *   HTTP/2 each call is marked idempotent. That only opens the gate: HTTP/2 streams are independent
+ *   and nothing here retries a call. Over HTTP/1.1 nothing is marked, so nothing queues behind a POST.
+ * The TLS settings come from the kubeconfig once; the token is still set per call (it is a header and
+ * may rotate; client certificates that rotate would need a new client). A cluster reached through a
+ * proxy, and a body that is not text, keep client-node's own transport.
  */
-function sharedConnection(kubeConfig: KubeConfig): ObservableMiddleware {
-  let shared: Promise<Dispatcher | undefined> | undefined;
-  const create = async (): Promise<Dispatcher | undefined> => {
-    if (kubeConfig.getCurrentCluster()?.proxyUrl) return undefined;
+class SharedConnection implements HttpLibrary {
+  private agent: Promise<Agent | undefined> | undefined;
+  private speaksHttp2 = false;
+  private readonly ownTransport = new IsomorphicFetchHttpLibrary();
+
+  constructor(private readonly kubeConfig: KubeConfig) {}
+
+  send(request: RequestContext): Observable<ResponseContext> {
+    return new Observable(this.dispatch(request));
+  }
+
+  private async dispatch(request: RequestContext): Promise<ResponseContext> {
+    const body = request.getBody();
+    // A failure to set up (say, an exec credential plugin that is down) is retried on the next call.
+    this.agent ??= this.createAgent().catch((error: unknown) => {
+      this.agent = undefined;
+      throw error;
+    });
+    const agent = await this.agent;
+    if (!agent || (body !== undefined && typeof body !== 'string')) return this.ownTransport.send(request).toPromise();
+    const response = await undiciRequest(request.getUrl(), {
+      method: request.getHttpMethod() as Dispatcher.HttpMethod,
+      headers: request.getHeaders(),
+      body,
+      signal: request.getSignal(),
+      dispatcher: agent,
+      ...(this.speaksHttp2 ? { idempotent: true } : {}),
+    });
+    const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
+    return new ResponseContext(response.statusCode, headers, {
+      text: () => response.body.text(),
+      binary: async () => Buffer.from(await response.body.arrayBuffer()),
+      stream: () => Readable.toWeb(response.body) as ReadableStream<Uint8Array>,
+    });
+  }
+
+  private async createAgent(): Promise<Agent | undefined> {
+    if (this.kubeConfig.getCurrentCluster()?.proxyUrl) return undefined;
     const tls: https.RequestOptions = {};
-    await kubeConfig.applyToHTTPSOptions(tls);
+    await this.kubeConfig.applyToHTTPSOptions(tls);
     const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = tls;
-    const connect = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, value]) => value !== undefined));
-    // undici 7 admits a connection's concurrent HTTP/2 streams up to `pipelining` (its default of 1
-    // would open a connection per call in flight); 100 is its HTTP/2 stream limit. Should a server
-    // offer only HTTP/1.1, undici pipelines nothing but GET and HEAD behind another call.
-    return new Agent({ allowH2: true, pipelining: 100, connect: { ...connect, keepAlive: true, keepAliveInitialDelay: 30_000 } });
-  };
-  return {
-    pre: (context: RequestContext) => {
-      // A failure (say, an exec credential plugin that is down) is retried on the next call.
-      shared ??= create().catch((error: unknown) => {
-        shared = undefined;
-        throw error;
-      });
-      return new Observable(shared.then((dispatcher) => {
-        if (dispatcher && context.getDispatcher() !== undefined) context.setDispatcher(dispatcher);
-        return context;
-      }));
-    },
-    post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-  };
+    const tlsOptions = Object.fromEntries(Object.entries({ ca, cert, key, pfx, passphrase, rejectUnauthorized, servername }).filter(([, value]) => value !== undefined));
+    const connector = buildConnector({ ...tlsOptions, allowH2: true, keepAlive: true, keepAliveInitialDelay: 30_000 });
+    return new Agent({
+      allowH2: true,
+      pipelining: 100,
+      connect: (options, callback) => connector(options, (...result) => {
+        const socket = result[1];
+        if (socket) this.speaksHttp2 = (socket as TLSSocket).alpnProtocol === 'h2';
+        callback(...result);
+      }),
+    });
+  }
 }
 
 /** An API client (BatchV1Api, CoreV1Api, ...) whose calls share one HTTP/2 connection. */
@@ -133,8 +171,8 @@ export function apiClient<T extends ApiType>(kubeConfig: KubeConfig, api: new (c
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: kubeConfig },
-      // client-node reverses its middleware list in place on every call: keep these order-independent.
-      middleware: [setHeaderMiddleware('User-Agent', 'ogcapi-k8s-manager'), sharedConnection(kubeConfig)],
+      middleware: [setHeaderMiddleware('User-Agent', 'ogcapi-k8s-manager')],
+      httpApi: new SharedConnection(kubeConfig),
     }),
   );
 }
