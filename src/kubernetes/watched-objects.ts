@@ -47,8 +47,13 @@ export class WatchedObjects<T extends KubernetesObject> {
     const changed = (deleted: boolean) => (object: T) => {
       this.backoffMs = 500;
       this.lastError = undefined;
-      kind.trim(object); // a watched object: the informer has just stored this very object
-      onChange(object, deleted);
+      try {
+        kind.trim(object); // a watched object: the informer has just stored this very object
+        onChange(object, deleted);
+      } catch (error) {
+        // client-node's watch drops whatever a handler throws without a word: a bug must be seen.
+        this.logger.error({ err: error, object: object.metadata?.name }, 'handling a watch event failed');
+      }
     };
     this.informer.on('add', changed(false));
     this.informer.on('update', changed(false));
