@@ -101,16 +101,18 @@ export function describeApiError(error: unknown): string {
  *   default is 1: set to 100, undici's HTTP/2 stream limit;
  * - it counts a connection busy for any POST or PATCH while another call runs, or for a body it cannot
  *   measure (undici #5390): each concurrent Job creation opened a connection of its own. So the body
- *   goes as the text client-node built (fetch would stream it), and once the API server has answered in
+ *   goes as the text client-node built (fetch would stream it), and while every connection has spoken
  *   HTTP/2 each call is marked idempotent. That only opens the gate: HTTP/2 streams are independent
- *   and nothing here retries a call. Over HTTP/1.1 nothing is marked, so nothing queues behind a POST.
+ *   and undici retries nothing there. Once a connection speaks HTTP/1.1 nothing is marked any more,
+ *   so nothing queues (or is re-sent) behind a POST.
  * The TLS settings come from the kubeconfig once; the token is still set per call (it is a header and
  * may rotate; client certificates that rotate would need a new client). A cluster reached through a
  * proxy, and a body that is not text, keep client-node's own transport.
  */
 class SharedConnection implements HttpLibrary {
   private agent: Promise<Agent | undefined> | undefined;
-  private speaksHttp2 = false;
+  /** Whether every connection so far spoke HTTP/2 (undefined before the first one). */
+  private onlyHttp2: boolean | undefined;
   private readonly ownTransport = new IsomorphicFetchHttpLibrary();
 
   constructor(private readonly kubeConfig: KubeConfig) {}
@@ -134,7 +136,7 @@ class SharedConnection implements HttpLibrary {
       body,
       signal: request.getSignal(),
       dispatcher: agent,
-      ...(this.speaksHttp2 ? { idempotent: true } : {}),
+      ...(this.onlyHttp2 ? { idempotent: true } : {}),
     });
     const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
     return new ResponseContext(response.statusCode, headers, {
@@ -156,7 +158,8 @@ class SharedConnection implements HttpLibrary {
       pipelining: 100,
       connect: (options, callback) => connector(options, (...result) => {
         const socket = result[1];
-        if (socket) this.speaksHttp2 = (socket as TLSSocket).alpnProtocol === 'h2';
+        // One HTTP/1.1 connection (a proxy or server that changed) ends the marking for good.
+        if (socket) this.onlyHttp2 = this.onlyHttp2 !== false && (socket as TLSSocket).alpnProtocol === 'h2';
         callback(...result);
       }),
     });

@@ -108,7 +108,7 @@ export class KubernetesJobBackend implements JobBackend {
     const body = buildJob(process.spec, { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now() }, this.options.defaults);
     let created: V1Job;
     try {
-      created = await this.batch.createNamespacedJob({ namespace: this.namespace, body });
+      created = await this.createJob(body);
     } catch (error) {
       this.logger.error({ processId: process.description.id, err: describeApiError(error) }, 'creating the Kubernetes Job failed');
       throw new ClusterUnavailable(`The job of process '${process.description.id}' could not be created: ${describeApiError(error)}`);
@@ -117,6 +117,23 @@ export class KubernetesJobBackend implements JobBackend {
     // Recorded at once, so the job is found even before the watch reports it.
     this.onJob(trimJob(created), false);
     return this.observed.get(jobID)!.record;
+  }
+
+  /**
+   * Creates the Job. A call that got no answer (the connection closed under it: an API server's GOAWAY,
+   * a reset) may or may not have created it. The Job's name is this job's alone, so creating it again is
+   * safe: AlreadyExists means an earlier attempt got through, and the Job is read back.
+   */
+  private async createJob(body: V1Job): Promise<V1Job> {
+    const { namespace } = this;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.batch.createNamespacedJob({ namespace, body });
+      } catch (error) {
+        if (statusOf(error) === 409) return this.batch.readNamespacedJob({ namespace, name: body.metadata!.name! });
+        if (statusOf(error) !== undefined || attempt === 2) throw error;
+      }
+    }
   }
 
   async get(jobID: string): Promise<JobRecord | undefined> {

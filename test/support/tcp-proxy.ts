@@ -4,12 +4,14 @@ import { once } from 'node:events';
 /**
  * A TCP forwarder on 127.0.0.1 in front of a real server, to take that server away from a client
  * without touching it: `down()` refuses connections, `stall()` accepts them and never answers (a
- * request hangs mid-flight), `up()` forwards again on the same port.
+ * request hangs mid-flight), `holdAnswers()` lets requests through but loses what comes back, `cut()`
+ * closes the open connections, `up()` forwards again on the same port.
  */
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private stalled = false;
+  private answersHeld = false;
   /** Connections accepted so far. */
   connections = 0;
   port = 0;
@@ -22,6 +24,7 @@ export class TcpProxy {
 
   async up(): Promise<void> {
     this.stalled = false;
+    this.answersHeld = false;
     if (this.server) return;
     const server = createServer((client) => this.accept(client));
     server.listen(this.port, '127.0.0.1');
@@ -35,6 +38,18 @@ export class TcpProxy {
   async stall(): Promise<void> {
     await this.up();
     this.stalled = true;
+  }
+
+  /** Forwards what clients send; what the server answers is lost until `cut()` or `up()`. */
+  holdAnswers(): void {
+    this.answersHeld = true;
+  }
+
+  /** Closes every open connection (calls in flight lose their answers) and forwards again. */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    this.answersHeld = false;
   }
 
   /** Closes the port and every open connection: clients get ECONNREFUSED or a reset. */
@@ -60,6 +75,11 @@ export class TcpProxy {
     });
     upstream.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
+    client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.answersHeld || client.write(chunk)) return;
+      upstream.pause();
+      client.once('drain', () => upstream.resume());
+    });
   }
 }
