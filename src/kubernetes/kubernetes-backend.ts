@@ -132,6 +132,7 @@ export class KubernetesJobBackend implements JobBackend {
       } catch (error) {
         if (statusOf(error) === 409) return this.batch.readNamespacedJob({ namespace, name: body.metadata!.name! });
         if (statusOf(error) !== undefined || attempt === 2) throw error;
+        this.logger.warn({ job: body.metadata?.name, err: describeApiError(error) }, 'a Job creation got no answer; sending it again by name');
       }
     }
   }
