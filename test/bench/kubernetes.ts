@@ -17,6 +17,7 @@ import autocannon from 'autocannon';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
 import { repoRoot } from '../support/paths.js';
+import { cpuMs, memoryMiB } from '../support/process-stats.js';
 import { freePort } from '../support/server.js';
 import { printAtRate, printAutocannon, startExpressFloor } from './measure.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
@@ -40,14 +41,7 @@ const core = kubeConfig.makeApiClient(CoreV1Api);
 const kept = process.env.BENCH_NAMESPACE;
 const namespace = kept ?? `bench-${randomUUID().slice(0, 8)}`;
 
-/** Resident memory in MB: now (VmRSS) or the peak so far (VmHWM). */
-const memoryMb = (pid: number, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const memory = (pid: number) => `RSS ${memoryMb(pid, 'VmRSS').toFixed(0)} MB (peak ${memoryMb(pid, 'VmHWM').toFixed(0)} MB)`;
-/** CPU time the process has used, in ms (utime + stime, in the kernel's 100 Hz ticks). */
-const cpuMs = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+const memory = (pid: number) => `RSS ${memoryMiB(pid, 'VmRSS').toFixed(0)} MB (peak ${memoryMiB(pid, 'VmHWM').toFixed(0)} MB)`;
 
 /** Waits (at most two minutes) until no pod of the namespace is pending or running. */
 async function settled(): Promise<void> {

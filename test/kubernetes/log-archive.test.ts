@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import type { LogArchiveController } from '../../src/log-archive/controller.js';
 import { createLogger } from '../../src/logger.js';
 import { repoRoot } from '../support/paths.js';
 import { eventually, type TestServer } from '../support/server.js';
+import { memoryMiB } from '../support/process-stats.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { servedLog } from '../testenv/cri-log.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
@@ -244,18 +245,17 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
       assert.equal(child.exitCode, null, `the controller exited: ${output}`);
       return { child, output: () => output };
     };
-    const peakRssMiB = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
     it(`archives logs of ${(BIG_LINE.length + 1) * BIG_REPEAT / 1e6} and ${(BIG_LINE.length + 1) * BIGGER_REPEAT / 1e6} MB byte for byte, and its memory does not grow with the log size`, async function () {
       this.timeout(240_000);
       const server = await startServer({ runInServer: false });
       assert.equal(server.services.logArchive, undefined, 'the server runs no controller of its own');
       const { child } = await startController();
-      const peaks = [peakRssMiB(child.pid!)];
+      const peaks = [memoryMiB(child.pid!, 'VmHWM')];
       for (const [processId, repeat] of [['big-log', BIG_REPEAT], ['bigger-log', BIGGER_REPEAT]] as const) {
         const jobID = await submit(server, processId);
         const [key] = await untilArchived(jobID, 1, 120_000);
-        peaks.push(peakRssMiB(child.pid!));
+        peaks.push(memoryMiB(child.pid!, 'VmHWM'));
         await assertArchivedLog(key!, BIG_LINE, repeat);
       }
       const [start, afterBig, afterBigger] = peaks as [number, number, number];
