@@ -7,9 +7,10 @@ import { systemClock } from './clock.js';
 import { ConfigError } from './errors.js';
 import { connectToCluster } from './kubernetes/cluster.js';
 import { createLogger } from './logger.js';
-import { exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
+import { boundHeapGrowth, exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const file = configFileFrom(process.argv.slice(2), process.env);
   const config = loadConfig(file, process.env, processorTypes);
   const archive = config.manager.logArchive;

@@ -1,10 +1,11 @@
 import { configFileFrom, loadConfig } from './config/load.js';
 import { buildServices, processorTypes } from './compose.js';
 import { createLogger } from './logger.js';
-import { exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
+import { boundHeapGrowth, exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
+  boundHeapGrowth();
   const file = configFileFrom(process.argv.slice(2), process.env);
   const config = loadConfig(file, process.env, processorTypes);
   const logger = createLogger(config.server.logLevel);

@@ -1,7 +1,21 @@
 // What the two entry points (main.ts: the server; controller-main.ts: the log archive controller)
-// share: how they end.
+// share: how their heap grows, and how they end.
+import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
 import { ConfigError } from './errors.js';
+
+const HEAP_GROWTH_FLAG = '--heap-growing-percent';
+
+/**
+ * Lets V8 grow the heap by half of what survived the last full collection before it collects again,
+ * instead of its default of up to about 2.6 times: with 10,000 Jobs cached the server's memory under
+ * load then peaks near 225 MB instead of 400 MB (docs/decisions/0011-heap-growth.md). A
+ * `--heap-growing-percent` given on node's command line wins.
+ */
+export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv, setFlags = setFlagsFromString): void {
+  if (execArgv.some((arg) => arg.replaceAll('_', '-').startsWith(HEAP_GROWTH_FLAG))) return;
+  setFlags(`${HEAP_GROWTH_FLAG}=50`);
+}
 
 /** On SIGTERM or SIGINT: log, stop, exit 0 (1 if stopping failed). */
 export function stopOnSignals(logger: Logger, stop: () => Promise<void>, details: () => object = () => ({})): void {
