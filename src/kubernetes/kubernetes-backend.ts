@@ -130,7 +130,11 @@ export class KubernetesJobBackend implements JobBackend {
       try {
         return await this.batch.createNamespacedJob({ namespace, body });
       } catch (error) {
-        if (statusOf(error) === 409) return this.batch.readNamespacedJob({ namespace, name: body.metadata!.name! });
+        // Read back by a LIST of the one name: the Role grants list on Jobs, not get (decision 0009).
+        if (statusOf(error) === 409) {
+          const found = await this.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${body.metadata!.name!}` });
+          if (found.items[0]) return found.items[0];
+        }
         if (statusOf(error) !== undefined || attempt === 2) throw error;
         this.logger.warn({ job: body.metadata?.name, err: describeApiError(error) }, 'a Job creation got no answer; sending it again by name');
       }
