@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
 import { eventually } from '../support/server.js';
-import { TcpProxy } from '../support/tcp-proxy.js';
-import { API_TOKEN, ClusterFixture, imageProcessesConfig } from './support.js';
+import { API_TOKEN, ClusterFixture, imageProcessesConfig, submitWhileCreationAnswersAreLost } from './support.js';
 
 /** How many sockets this process has open. */
 const openSockets = () => readdirSync('/proc/self/fd').filter((fd) => {
@@ -173,34 +172,19 @@ describe('the cluster is the job database (real API server, kwok)', function () 
   });
 
   it('answers 201 once for each creation whose answer was lost on the way back, and the cluster holds each Job once', async () => {
-    const { namespace } = cluster;
-    const batch = apiClient(cluster.kubeConfig, BatchV1Api);
     const kubeconfig = readFileSync(cluster.kubeconfigPath, 'utf8');
-    const apiServer = new URL(/server: (\S+)/.exec(kubeconfig)![1]!);
-    const proxy = new TcpProxy({ host: apiServer.hostname, port: Number(apiServer.port) });
-    await proxy.up();
-    try {
-      const proxied = join(mkdtempSync(join(tmpdir(), 'proxied-')), 'kubeconfig');
-      writeFileSync(proxied, kubeconfig.replace(apiServer.origin, `https://127.0.0.1:${proxy.port}`));
-      const server = await cluster.server(imageProcessesConfig(), API_TOKEN, { KUBECONFIG: proxied });
-      const jobsOfSlow = async () => (await batch.listNamespacedJob({ namespace, labelSelector: `${LABELS.processId}=slow` })).items;
-      const before = (await jobsOfSlow()).length;
-      // The creations reach the API server, and the connection closes before their answers come back.
-      proxy.holdAnswers();
-      const submissions = Array.from({ length: 3 }, () => server.client.execute('slow', { inputs: { token: API_TOKEN } }, { Prefer: 'respond-async' }));
-      await eventually(async () => (await jobsOfSlow()).length, (count) => count === before + 3);
-      proxy.cut();
-      const answers = await Promise.all(submissions);
-      assert.deepEqual(answers.map((answer) => answer.status), [201, 201, 201], answers.map((answer) => answer.text).join('\n'));
-      const jobs = await jobsOfSlow();
-      assert.equal(jobs.length, before + 3, 'no Job was created twice');
-      for (const answer of answers) {
-        assert.equal(jobs.filter((job) => job.metadata?.labels?.[LABELS.jobId] === answer.body.jobID).length, 1, `job ${answer.body.jobID} has one Job`);
-        assert.equal((await server.client.get(`/jobs/${answer.body.jobID}`)).status, 200);
-      }
-    } finally {
-      await proxy.down();
-    }
+    const apiServer = new URL(/server: (\S+)/.exec(kubeconfig)![1]!).origin;
+    await submitWhileCreationAnswersAreLost({
+      apiServer,
+      jobs: cluster.batch,
+      namespace: cluster.namespace,
+      processId: 'slow',
+      startServer: (proxied) => {
+        const path = join(mkdtempSync(join(tmpdir(), 'proxied-')), 'kubeconfig');
+        writeFileSync(path, kubeconfig.replace(apiServer, proxied));
+        return cluster.server(imageProcessesConfig(), API_TOKEN, { KUBECONFIG: path });
+      },
+    });
   });
 
   it('two server instances on the same cluster agree on every job', async () => {

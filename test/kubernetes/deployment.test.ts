@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
+import { BatchV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule, type V1Role } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import type { ClusterConnection } from '../../src/kubernetes/cluster.js';
 import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
@@ -15,7 +15,7 @@ import { eventually, startTestServer, type TestServer } from '../support/server.
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
 import type { TestEnvironment } from '../testenv/environment.js';
 import { s3Client } from '../testenv/s3-server.js';
-import { API_TOKEN, bucketVariables, imageProcess, releaseLogFinalizers } from './support.js';
+import { API_TOKEN, bucketVariables, imageProcess, releaseLogFinalizers, submitWhileCreationAnswersAreLost } from './support.js';
 
 const run = promisify(execFile);
 const manifests = join(repoRoot, 'k8s-manifests');
@@ -81,13 +81,13 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
   });
 
   /** A KubeConfig that authenticates as the manifests' ServiceAccount, with a token from the TokenRequest API. */
-  async function serviceAccountKubeConfig(): Promise<KubeConfig> {
+  async function serviceAccountKubeConfig(server = admin.getCurrentCluster()!.server): Promise<KubeConfig> {
     await eventually(() => core().readNamespacedServiceAccount({ namespace: NAMESPACE, name: ACCOUNT }).then(() => true, () => false), Boolean);
     const request = await core().createNamespacedServiceAccountToken({ namespace: NAMESPACE, name: ACCOUNT, body: { spec: { expirationSeconds: 3600 } } });
     const cluster = admin.getCurrentCluster()!;
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
-      clusters: [{ name: 'testenv', server: cluster.server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+      clusters: [{ name: 'testenv', server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
       users: [{ name: ACCOUNT, token: request.status!.token }],
       contexts: [{ name: ACCOUNT, cluster: 'testenv', user: ACCOUNT, namespace: NAMESPACE }],
       currentContext: ACCOUNT,
@@ -109,8 +109,8 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
 `;
 
   /** A server authenticated as the ServiceAccount (its config also creates an env-file ConfigMap). */
-  const startServer = async (): Promise<TestServer> => {
-    const server = await startTestServer({ configYaml: config, dir, env: { K8S_MANAGER_API_TOKEN: API_TOKEN, ...bucketVariables(environment.s3, prefix) }, cluster: connection });
+  const startServer = async (cluster = connection): Promise<TestServer> => {
+    const server = await startTestServer({ configYaml: config, dir, env: { K8S_MANAGER_API_TOKEN: API_TOKEN, ...bucketVariables(environment.s3, prefix) }, cluster });
     servers.push(server);
     return server;
   };
@@ -144,6 +144,16 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
     assert.equal((await server.client.delete(`/jobs/${running}`)).status, 200);
     await eventually(() => podsOf(running), (pods) => pods.length === 0, 30_000);
     assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 200, 'a finished job is removed');
+  });
+
+  it('finds a Job whose creation answer was lost with the verbs the Role grants (it grants no get on Jobs)', async () => {
+    await submitWhileCreationAnswersAreLost({
+      apiServer: admin.getCurrentCluster()!.server,
+      jobs: admin.makeApiClient(BatchV1Api),
+      namespace: NAMESPACE,
+      processId: 'slow',
+      startServer: async (proxied) => startServer({ ...connection, kubeConfig: await serviceAccountKubeConfig(proxied) }),
+    });
   });
 
   // Each verb of each rule, and the part of the product that stops working without it.

@@ -2,7 +2,9 @@ import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig
 import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import assert from 'node:assert/strict';
+import { eventually, startTestServer, type TestServer } from '../support/server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
 import type { S3Connection } from '../testenv/s3-server.js';
 
@@ -141,4 +143,42 @@ export function bucketVariables(s3: S3Connection, prefix: string, endpoint = s3.
     K8S_MANAGER_FINALIZER_BUCKET_PATH_PREFIX: prefix,
     K8S_MANAGER_FINALIZER_BUCKET_REGION: s3.region,
   };
+}
+
+/**
+ * Three async submissions whose Job creations reach the API server while their answers are lost
+ * (the connection closes before they come back). The server re-sends each creation and must find
+ * its Job: every answer is 201 and the cluster holds each Job once. `startServer` gets the API
+ * server's origin behind the proxy that loses the answers; `jobs` lists as an admin.
+ */
+export async function submitWhileCreationAnswersAreLost(options: {
+  apiServer: string;
+  jobs: BatchV1Api;
+  namespace: string;
+  processId: string;
+  startServer: (proxiedApiServer: string) => Promise<TestServer>;
+}): Promise<void> {
+  const { apiServer, jobs, namespace, processId } = options;
+  const target = new URL(apiServer);
+  const proxy = new TcpProxy({ host: target.hostname, port: Number(target.port) });
+  await proxy.up();
+  try {
+    const server = await options.startServer(`https://127.0.0.1:${proxy.port}`);
+    const jobsOfProcess = async () => (await jobs.listNamespacedJob({ namespace, labelSelector: `${LABELS.processId}=${processId}` })).items;
+    const before = (await jobsOfProcess()).length;
+    proxy.holdAnswers();
+    const submissions = Array.from({ length: 3 }, () => server.client.execute(processId, { inputs: { token: API_TOKEN } }, { Prefer: 'respond-async' }));
+    await eventually(async () => (await jobsOfProcess()).length, (count) => count === before + 3);
+    proxy.cut();
+    const answers = await Promise.all(submissions);
+    assert.deepEqual(answers.map((answer) => answer.status), [201, 201, 201], answers.map((answer) => answer.text).join('\n'));
+    const stored = await jobsOfProcess();
+    assert.equal(stored.length, before + 3, 'no Job was created twice');
+    for (const answer of answers) {
+      assert.equal(stored.filter((job) => job.metadata?.labels?.[LABELS.jobId] === answer.body.jobID).length, 1, `job ${answer.body.jobID} has one Job`);
+      assert.equal((await server.client.get(`/jobs/${answer.body.jobID}`)).status, 200);
+    }
+  } finally {
+    await proxy.down();
+  }
 }
