@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # ogcapi-k8s-manager: the OGC API – Processes server (default command) and the log finalizer controller
 # (`node dist/src/controller-main.js`). Build: docker build -t ogcapi-k8s-manager:0.1.0 .
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 26 (the current LTS), never 24: see docs/decisions/0012-node-releases.md.
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 # Compilers for the one native dependency (better-sqlite3) live only in these two stages.
 FROM ${NODE_IMAGE} AS toolchain

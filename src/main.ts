@@ -1,7 +1,7 @@
 import { configFileFrom, loadConfig } from './config/load.js';
 import { buildServices, processorTypes } from './compose.js';
 import { createLogger } from './logger.js';
-import { boundHeapGrowth, exitOnStartupFailure, stopOnSignals } from './process-lifecycle.js';
+import { boundHeapGrowth, exitOnStartupFailure, stopOnSignals, warnOnUnsupportedNode } from './process-lifecycle.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const file = configFileFrom(process.argv.slice(2), process.env);
   const config = loadConfig(file, process.env, processorTypes);
   const logger = createLogger(config.server.logLevel);
+  warnOnUnsupportedNode(logger);
   const services = await buildServices(config, process.env, logger);
   const running = await startServer(services);
   logger.info({ url: running.url, publicUrl: config.server.url, config: file, processes: services.registry.list().map((p) => p.description.id) }, `serving OGC API – Processes at ${running.url} (Swagger UI: ${running.url}/api.html)`);

@@ -1,7 +1,9 @@
 // What the two entry points (main.ts: the server; controller-main.ts: the log archive controller)
-// share: how their heap grows, and how they end.
+// share: how their heap grows, which Node they accept, and how they end.
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
+import { satisfies } from 'semver';
 import { ConfigError } from './errors.js';
 
 const HEAP_GROWTH_FLAG = '--heap-growing-percent';
@@ -15,6 +17,22 @@ const HEAP_GROWTH_FLAG = '--heap-growing-percent';
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv, setFlags = setFlagsFromString): void {
   if (execArgv.some((arg) => arg.replaceAll('_', '-').startsWith(HEAP_GROWTH_FLAG))) return;
   setFlags(`${HEAP_GROWTH_FLAG}=50`);
+}
+
+/** The Node releases package.json's `engines` accepts (this module runs from dist/src/). */
+export function supportedNodeRange(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
+  return manifest.engines.node;
+}
+
+/**
+ * Warns at start-up on a Node release outside `engines`: on Node 24 the SQLite driver aborts the
+ * process when it frees a prepared statement (docs/decisions/0012-node-releases.md), and the warning says
+ * so before that happens.
+ */
+export function warnOnUnsupportedNode(logger: Logger, version = process.version, range = supportedNodeRange()): void {
+  if (satisfies(version, range)) return;
+  logger.warn({ node: version, supported: range }, `Node ${version} is not supported (supported: ${range}); see docs/decisions/0012-node-releases.md`);
 }
 
 /** On SIGTERM or SIGINT: log, stop, exit 0 (1 if stopping failed). */

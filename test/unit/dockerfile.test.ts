@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
+import { intersects } from 'semver';
 import { parse } from 'yaml';
 import { repoRoot } from '../support/paths.js';
 
@@ -95,5 +96,13 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     assert.ok(shipped.includes('server-config.yaml'));
     const config = parse(readFileSync(join(repoRoot, 'server-config.yaml'), 'utf8')) as { resources: Record<string, { processor: { env_files?: string[] } }> };
     for (const file of Object.values(config.resources).flatMap((r) => r.processor.env_files ?? [])) assert.ok(shipped.includes(file), `${file} (an env file of server-config.yaml) is in the image`);
+  });
+
+  it('runs on a Node release that package.json accepts (engines)', () => {
+    const arg = instructions.find((i) => i.getKeyword() === 'ARG' && argsOf(i)[0]?.startsWith('NODE_IMAGE='));
+    const major = /^NODE_IMAGE=node:(\d+)-/.exec(argsOf(arg!)[0]!)?.[1];
+    assert.ok(major, 'NODE_IMAGE names an official node image by major version');
+    const { engines } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
+    assert.ok(intersects(`${major}.x`, engines.node), `node:${major} is outside engines.node (${engines.node})`);
   });
 });

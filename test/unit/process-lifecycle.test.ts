@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { boundHeapGrowth } from '../../src/process-lifecycle.js';
+import type { Logger } from 'pino';
+import { boundHeapGrowth, warnOnUnsupportedNode } from '../../src/process-lifecycle.js';
 
 describe('Heap growth of the server and controller processes', () => {
   const flagsSet = (execArgv: string[]) => {
@@ -16,5 +17,22 @@ describe('Heap growth of the server and controller processes', () => {
   it('leaves a growth given on the command line alone, in either spelling', () => {
     assert.deepEqual(flagsSet(['--heap-growing-percent=80']), []);
     assert.deepEqual(flagsSet(['--heap_growing_percent=80']), []);
+  });
+});
+
+describe('The Node releases the server accepts (package.json engines)', () => {
+  const warnings = (version: string) => {
+    const logged: string[] = [];
+    warnOnUnsupportedNode({ warn: (_details: object, message: string) => logged.push(message) } as unknown as Logger, version);
+    return logged;
+  };
+
+  it('starts quietly on the releases the suite passes on', () => {
+    for (const version of ['v20.20.2', 'v22.23.3', 'v26.10.0']) assert.deepEqual(warnings(version), [], version);
+  });
+
+  it('warns on Node 24, where the SQLite driver aborts the process, naming the release and the decision', () => {
+    const [warning] = warnings('v24.21.0');
+    assert.match(warning ?? '', /Node v24\.21\.0 is not supported .*0012-node-releases\.md/);
   });
 });
