@@ -1,5 +1,5 @@
 // What the two entry points (main.ts: the server; controller-main.ts: the log archive controller)
-// share: how their heap grows, which Node they accept, and how they end.
+// share: how their heap grows and how they end; and which Node releases the server accepts.
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';

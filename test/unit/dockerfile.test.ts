@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
 import { intersects } from 'semver';
 import { parse } from 'yaml';
+import { supportedNodeRange } from '../../src/process-lifecycle.js';
 import { repoRoot } from '../support/paths.js';
 
 const dockerfile = DockerfileParser.parse(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
@@ -102,7 +103,7 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     const arg = instructions.find((i) => i.getKeyword() === 'ARG' && argsOf(i)[0]?.startsWith('NODE_IMAGE='));
     const major = /^NODE_IMAGE=node:(\d+)-/.exec(argsOf(arg!)[0]!)?.[1];
     assert.ok(major, 'NODE_IMAGE names an official node image by major version');
-    const { engines } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
-    assert.ok(intersects(`${major}.x`, engines.node), `node:${major} is outside engines.node (${engines.node})`);
+    const supported = supportedNodeRange();
+    assert.ok(intersects(`${major}.x`, supported), `node:${major} is outside engines.node (${supported})`);
   });
 });
