@@ -31,7 +31,10 @@ LABEL org.opencontainers.image.title="ogcapi-k8s-manager" \
       org.opencontainers.image.description="OGC API - Processes server that runs container images as Kubernetes Jobs" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0"
+# A young generation of at most 8 MB per semi-space: about 45 MB less memory on Node 26 with no loss
+# of throughput (decision 0011). V8 reads it only from the command line or NODE_OPTIONS.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     HOST=0.0.0.0 \
     PORT=5000 \
     K8S_MANAGER_CONFIG=/app/server-config.yaml

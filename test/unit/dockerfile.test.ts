@@ -106,4 +106,9 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     const supported = supportedNodeRange();
     assert.ok(intersects(`${major}.x`, supported), `node:${major} is outside engines.node (${supported})`);
   });
+
+  it('caps the young generation for both entry points (NODE_OPTIONS, since V8 takes it only at start-up)', () => {
+    const env = (stages.get(finalStage!) ?? []).filter((i) => i.getKeyword() === 'ENV').flatMap(argsOf);
+    assert.ok(env.includes('NODE_OPTIONS=--max-semi-space-size=8'), env.join(' '));
+  });
 });
