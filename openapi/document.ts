@@ -183,6 +183,9 @@ function executeOperation(
   body: Schema | OpenAPIV3.ReferenceObject,
   process?: Process,
 ): OpenAPIV3.OperationObject {
+  // The generic /processes/{processId}/execution may reach any process.
+  const protectedProcess = !process || process.requiresToken === true;
+  const onCluster = !process || process.backend === 'kubernetes';
   return {
     summary,
     ...(process?.description.description ? { description: process.description.description } : {}),
@@ -207,10 +210,14 @@ function executeOperation(
         content: json(ref('statusInfo')),
       },
       '400': errors['400'],
+      ...(protectedProcess ? { '401': problem('The process is protected: the input `token` is missing or is not this server’s API token. No job was created.') } : {}),
       '404': errors['404'],
       '413': problem('The request body is larger than the server accepts.'),
       '415': problem('The request body is not application/json.'),
       '500': errors['500'],
+      ...(onCluster ? { '502': problem('The Kubernetes API refused or could not be reached: the job was not created.') } : {}),
+      ...(protectedProcess ? { '503': problem('The process is protected and this server has no API token configured, so it does not run it.') } : {}),
+      '504': problem('A synchronous execution outlived its wait bound and the process offers no async execution; the job goes on, and the detail names it.'),
     },
   };
 }
