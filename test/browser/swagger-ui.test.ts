@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../support/server.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { launchChromium, SwaggerOperation } from '../support/swagger-ui.js';
 
 describe('Swagger UI at /api.html (headless Chromium)', function () {
   this.timeout(60_000);
@@ -11,14 +9,8 @@ describe('Swagger UI at /api.html (headless Chromium)', function () {
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is needed at ${CHROMIUM} for this suite: install it with 'apt-get install chromium' (.ci/run does), or set CHROMIUM_PATH.`);
-    }
+    browser = await launchChromium();
     server = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
   });
   after(async () => {
     await browser?.close();
@@ -32,16 +24,9 @@ describe('Swagger UI at /api.html (headless Chromium)', function () {
       if (!request.url().startsWith(server.url) && !request.url().startsWith('data:')) outside.push(request.url());
     });
     await page.goto(`${server.url}/api.html`);
-    const operation = page.locator('#operations-Processes-execute_hello_world');
-    await operation.locator('.opblock-summary').click();
-    await operation.locator('.try-out__btn').click();
-    await operation.locator('textarea.body-param__text').fill(JSON.stringify({ inputs: { name: 'Swagger' }, response: 'document' }));
-    await operation.locator('button.execute').click();
-    const status = operation.locator('.live-responses-table tbody .response-col_status').first();
-    await status.waitFor({ timeout: 15_000 });
-    assert.equal((await status.innerText()).trim(), '200');
-    const body = await operation.locator('.live-responses-table tbody .response-col_description pre').first().innerText();
-    assert.deepEqual(JSON.parse(body), { greeting: 'Hello Swagger!' });
+    const answer = await new SwaggerOperation(page, 'Processes', 'execute_hello_world').execute({}, { inputs: { name: 'Swagger' }, response: 'document' });
+    assert.equal(answer.status, 200);
+    assert.deepEqual(JSON.parse(answer.body), { greeting: 'Hello Swagger!' });
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: false });
     assert.deepEqual(outside, [], 'Swagger UI loads nothing from other hosts');
     const jobs = await server.client.get('/jobs?processID=hello-world');
