@@ -1,8 +1,8 @@
+import assert from 'node:assert/strict';
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
-import assert from 'node:assert/strict';
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
