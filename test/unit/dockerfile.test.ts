@@ -95,6 +95,7 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     for (const key of ['title', 'description', 'version', 'licenses']) assert.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key}=`));
     const shipped = copies(finalStage!).filter((c) => !c.from).flatMap((c) => c.sources);
     assert.ok(shipped.includes('server-config.yaml'));
+    assert.ok(shipped.includes('package.json'), 'the server reads its supported Node releases (engines) from package.json at start-up');
     const config = parse(readFileSync(join(repoRoot, 'server-config.yaml'), 'utf8')) as { resources: Record<string, { processor: { env_files?: string[] } }> };
     for (const file of Object.values(config.resources).flatMap((r) => r.processor.env_files ?? [])) assert.ok(shipped.includes(file), `${file} (an env file of server-config.yaml) is in the image`);
   });
