@@ -8,6 +8,7 @@ import {
   linkSchema,
   statusInfoSchema,
 } from '../src/ogc/schemas.js';
+import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import type { Process } from '../src/processes/process.js';
 import type { Services } from '../src/services.js';
 import { exampleOf, toOpenApiSchema } from './schema-conversion.js';
@@ -185,7 +186,7 @@ function executeOperation(
 ): OpenAPIV3.OperationObject {
   // The generic /processes/{processId}/execution may reach any process.
   const protectedProcess = !process || process.requiresToken === true;
-  const onCluster = !process || process.backend === 'kubernetes';
+  const onCluster = !process || isImageProcess(process);
   return {
     summary,
     ...(process?.description.description ? { description: process.description.description } : {}),
