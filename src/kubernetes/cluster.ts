@@ -17,7 +17,7 @@ import {
   type Configuration,
   type HttpLibrary,
   type RequestContext,
-} from '@kubernetes/client-node';
+} from './client-node.js';
 import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

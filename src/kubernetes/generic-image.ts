@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { V1Affinity, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Toleration } from '@kubernetes/client-node';
+import type { V1Affinity, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Toleration } from './client-node.js';
 import { parse as parseDotenv } from 'dotenv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { ConfigError } from '../errors.js';

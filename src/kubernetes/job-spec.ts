@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from './client-node.js';
 import type { ResultsRequest } from '../jobs/job.js';
 import type { ImageProcessSpec } from './generic-image.js';
 import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY } from './labels.js';

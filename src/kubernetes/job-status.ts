@@ -1,4 +1,4 @@
-import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Job, V1Pod } from './client-node.js';
 import { isFinished, type JobRecord, type ResultsRequest } from '../jobs/job.js';
 import { ANNOTATIONS, LABELS, LOG_FINALIZER, MAIN_CONTAINER } from './labels.js';
 

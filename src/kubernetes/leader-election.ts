@@ -1,4 +1,4 @@
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from './client-node.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';

@@ -1,6 +1,6 @@
 import { request, type RequestOptions } from 'node:https';
 import { request as plainRequest, type IncomingMessage } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './client-node.js';
 
 /** The API server refused a log request; `status` is its HTTP status, `message` its reason. */
 export class PodLogError extends Error {

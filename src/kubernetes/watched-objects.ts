@@ -1,4 +1,4 @@
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from './client-node.js';
 import type { Logger } from 'pino';
 
 /** How many objects one LIST request asks for: pages keep the start-up peak of a large cache small. */

@@ -1,4 +1,4 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '../kubernetes/client-node.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from '../kubernetes/cluster.js';

@@ -1,4 +1,4 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '../../src/kubernetes/client-node.js';
 import { readFileSync } from 'node:fs';
 import type { TestEnvironment } from './environment.js';
 import { TestEnvironmentError } from './errors.js';

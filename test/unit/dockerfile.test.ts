@@ -74,6 +74,14 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     assert.deepEqual(buildConfig.include, base.include.filter((dir) => dir !== 'test'));
   });
 
+  it('bundles the Kubernetes client in the build stage, as `npm run build` does (decision 0013)', () => {
+    const bundle = 'node tools/bundle-client-node.mjs';
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    assert.ok(pkg.scripts.build!.includes(bundle), pkg.scripts.build);
+    const runs = stageNames.flatMap((stage) => (stages.get(stage!) ?? []).filter((i) => i.getKeyword() === 'RUN').map((i) => argsOf(i).join(' ')));
+    assert.ok(runs.some((run) => run.includes('tsconfig.build.json') && run.includes(bundle)), runs.join('\n'));
+  });
+
   it('runs the server by default as a non-root user, with production dependencies only and no build tools', () => {
     const runtime = stages.get(finalStage!)!;
     const cmd = runtime.find((i) => i.getKeyword() === 'CMD')!;

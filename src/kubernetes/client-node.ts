@@ -1,0 +1,40 @@
+// The parts of @kubernetes/client-node this server uses, and the only module of src/ that imports it.
+// The build bundles this module in place with what it reaches and nothing else (docs/decisions/0013):
+// the package's index loads every generated API and model, which cost the server about 30 MB.
+export {
+  ApiException,
+  BatchV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  createConfiguration,
+  IsomorphicFetchHttpLibrary,
+  KubeConfig,
+  makeInformer,
+  Observable,
+  PatchStrategy,
+  ResponseContext,
+  ServerConfiguration,
+  setHeaderMiddleware,
+  setHeaderOptions,
+  V1MicroTime,
+} from '@kubernetes/client-node';
+export type {
+  ApiType,
+  Configuration,
+  HttpLibrary,
+  KubernetesListObject,
+  KubernetesObject,
+  RequestContext,
+  V1Affinity,
+  V1Container,
+  V1ContainerStatus,
+  V1EnvVar,
+  V1Job,
+  V1Lease,
+  V1Pod,
+  V1PodSecurityContext,
+  V1SecurityContext,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
