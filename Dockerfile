@@ -17,15 +17,15 @@ FROM toolchain AS runtime-deps
 RUN npm ci --omit=dev && npm cache clean --force
 
 # The build the tests run (`npm run build`): tsc with the same sources and tsconfig (tsconfig.build.json
-# leaves out test/), then the Kubernetes client bundled in place (docs/decisions/0013).
+# leaves out test/), then the client libraries bundled in place (docs/decisions/0013).
 FROM toolchain AS build
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY processes ./processes
 COPY openapi ./openapi
-COPY tools/bundle-client-node.mjs ./tools/
-RUN npx tsc -p tsconfig.build.json && node tools/bundle-client-node.mjs && mkdir -p /app/data
+COPY tools/bundle-clients.mjs ./tools/
+RUN npx tsc -p tsconfig.build.json && node tools/bundle-clients.mjs && mkdir -p /app/data
 
 FROM ${NODE_IMAGE} AS runtime
 ARG VERSION=0.1.0

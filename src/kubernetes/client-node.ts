@@ -1,6 +1,6 @@
 // The parts of @kubernetes/client-node this server uses, and the only module of src/ that imports it.
-// The build bundles this module in place with what it reaches and nothing else (docs/decisions/0013):
-// the package's index loads every generated API and model, which cost the server about 30 MB.
+// The build bundles this module in place with what it reaches and nothing else (decision 0013): the
+// package's index loads every generated API and model, which cost the server about 30 MB.
 export {
   ApiException,
   BatchV1Api,

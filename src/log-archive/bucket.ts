@@ -1,7 +1,6 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Transform, type Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
+import { GetObjectCommand, ListObjectsV2Command, S3Client, Upload } from './s3-client.js';
 
 /** Where archived logs are kept. An interface so that tests of the controller's logic need no S3. */
 export interface LogBucket {

@@ -74,8 +74,8 @@ describe('Dockerfile (checked statically: no Docker engine here)', () => {
     assert.deepEqual(buildConfig.include, base.include.filter((dir) => dir !== 'test'));
   });
 
-  it('bundles the Kubernetes client in the build stage, as `npm run build` does (decision 0013)', () => {
-    const bundle = 'node tools/bundle-client-node.mjs';
+  it('bundles the client libraries in the build stage, as `npm run build` does (decision 0013)', () => {
+    const bundle = 'node tools/bundle-clients.mjs';
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.ok(pkg.scripts.build!.includes(bundle), pkg.scripts.build);
     const runs = stageNames.flatMap((stage) => (stages.get(stage!) ?? []).filter((i) => i.getKeyword() === 'RUN').map((i) => argsOf(i).join(' ')));
