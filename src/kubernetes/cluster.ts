@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
 import {
   ApiException,
   createConfiguration,
@@ -18,7 +19,6 @@ import {
   type HttpLibrary,
   type RequestContext,
 } from './client-node.js';
-import { Agent, buildConnector, request as undiciRequest, type Dispatcher } from 'undici';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { V1Affinity, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Toleration } from './client-node.js';
 import { parse as parseDotenv } from 'dotenv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { ConfigError } from '../errors.js';
@@ -8,6 +7,7 @@ import { TOKEN_INPUT } from '../jobs/manager.js';
 import type { InputDescription } from '../ogc/schemas.js';
 import type { Process, ProcessDescription } from '../processes/process.js';
 import type { ProcessorType } from '../processes/processor-types.js';
+import type { V1Affinity, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext, V1Toleration } from './client-node.js';
 import { imageProcessOptionsSchema } from './image-process-schema.js';
 
 type ImageProcessOptions = FromSchema<typeof imageProcessOptionsSchema>;

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Pod } from './client-node.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ArchiveUnavailable, ClusterUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
@@ -8,6 +7,7 @@ import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
 import { jobLogPrefix, type LogBucket } from '../log-archive/bucket.js';
 import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
+import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Pod } from './client-node.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 import { isImageProcess, type ImageProcess } from './generic-image.js';
 import { buildJob, type JobDefaults } from './job-spec.js';

@@ -1,6 +1,6 @@
-import { CoordinationV1Api, V1MicroTime, type V1Lease } from './client-node.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { CoordinationV1Api, V1MicroTime, type V1Lease } from './client-node.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 
 export interface LeaderElectionOptions {

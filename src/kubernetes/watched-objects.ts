@@ -1,5 +1,5 @@
-import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from './client-node.js';
 import type { Logger } from 'pino';
+import { makeInformer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from './client-node.js';
 
 /** How many objects one LIST request asks for: pages keep the start-up peak of a large cache small. */
 const LIST_PAGE_SIZE = 500;

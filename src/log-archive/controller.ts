@@ -1,6 +1,6 @@
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '../kubernetes/client-node.js';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '../kubernetes/client-node.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from '../kubernetes/cluster.js';
 import { containerStatuses } from '../kubernetes/job-status.js';
 import { LABELS, LOG_FINALIZER, MANAGED_SELECTOR } from '../kubernetes/labels.js';
