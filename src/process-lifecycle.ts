@@ -10,9 +10,9 @@ const HEAP_GROWTH_FLAG = '--heap-growing-percent';
 
 /**
  * Lets V8 grow the heap by half of what survived the last full collection before it collects again,
- * instead of its default of up to about 2.6 times: with 10,000 Jobs cached the server's memory under
- * load then peaks near 225 MB instead of 400 MB (docs/decisions/0011-heap-growth.md). A
- * `--heap-growing-percent` given on node's command line wins.
+ * instead of its default of up to about 2.6 times: with 10,000 Jobs cached the server's peak under load
+ * fell from about 400 MB to 225 MB (docs/decisions/0011-heap-growth.md; the bundled clients of decision
+ * 0013 took it under 200 MB). A `--heap-growing-percent` given on node's command line wins.
  */
 export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv, setFlags = setFlagsFromString): void {
   if (execArgv.some((arg) => arg.replaceAll('_', '-').startsWith(HEAP_GROWTH_FLAG))) return;
