@@ -121,7 +121,8 @@ export function kwokSpec(bin: Binaries, ports: ControlPlanePorts, files: Control
     args: [
       `--kubeconfig=${files.kubeconfig}`,
       `--config=${files.kwokConfig}`,
-      '--manage-all-nodes=true',
+      // only the fake node: given every node, kwok would take over the real one and fake its pods
+      '--manage-nodes-with-label-selector=type=kwok',
       `--node-ip=${loopback}`,
       `--node-port=${ports.kwok}`,
       `--server-address=${loopback}:${ports.kwok}`,
