@@ -13,6 +13,10 @@ export interface Binaries {
   kubectl: string;
   kwok: string;
   versitygw: string;
+  /** The real node's kubelet (same Kubernetes version as the control plane). */
+  kubelet: string;
+  /** The real node's pod sandbox program, packed into its pause image. */
+  pause: string;
 }
 
 const buildScript = () => join(repoRoot, 'tools', 'testenv', 'build.sh');
@@ -57,5 +61,7 @@ export async function ensureBinaries(log: (line: string) => void): Promise<Binar
     kubectl: join(dir('k8s'), 'kubectl'),
     kwok: join(dir('kwok'), 'kwok'),
     versitygw: join(dir('versitygw'), 'versitygw'),
+    kubelet: join(dir('kubelet'), 'kubelet'),
+    pause: join(dir('pause'), 'pause'),
   };
 }

@@ -23,6 +23,7 @@ import { generatePki } from './pki.js';
 import { binderReadyLine, podLogBinderSpec } from './pod-log-binder-spec.js';
 import { freePorts } from './ports.js';
 import { logTail, runningServers, startServer, stopServers } from './processes.js';
+import { realNodeMissing, realNodePackages, startRealNode, stopRealNode, type RealNodeConnection } from './real-node.js';
 import { type S3Connection, startS3Server } from './s3-server.js';
 import { waitForServer } from './server-readiness.js';
 
@@ -35,6 +36,10 @@ export interface TestEnvironment {
   /** Not set by the environment: tests create their own namespaces. */
   namespace?: string;
   s3: S3Connection;
+  /** The node that runs real containers; unset when this machine cannot run one (then see realNodeMissing). */
+  realNode?: RealNodeConnection;
+  /** What this machine lacks for the real node (only outside CI: in CI a missing piece fails the start). */
+  realNodeMissing?: string[];
   stateDir: string;
   connectionFile: string;
 }
@@ -53,8 +58,21 @@ const stopOrder = [['kwok', 'kube-scheduler', 'kube-controller-manager', 'pod-lo
 const stateEntries = ['etcd', 's3', 'pki', 'logs', 'pids', 'pod-logs', 'kubeconfig', 'kwok.yaml', 'connection.json'];
 
 /**
- * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok (fake kubelet with one node) and
- * versitygw (S3) on free loopback ports, waits until each is ready, and writes `<stateDir>/connection.json`.
+ * The real node runs where it can. In CI a machine that cannot run it fails the start (the suites that
+ * need it would otherwise skip); elsewhere the start goes on without it and says loudly what is missing.
+ */
+function realNodePlan(log: (line: string) => void): string[] {
+  const missing = realNodeMissing();
+  if (missing.length === 0) return missing;
+  const what = `the real node (real containers) cannot run here: missing ${missing.join('; ')}. On Debian: apt-get install ${realNodePackages}`;
+  if (process.env.CI) throw new TestEnvironmentError(what);
+  log(`[testenv] WARNING: ${what}. The suites that need real containers will be SKIPPED.`);
+  return missing;
+}
+
+/**
+ * Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok (fake kubelet with one node),
+ * a real node (containerd and kubelet, see real-node.ts) and versitygw (S3) on free loopback ports, waits until each is ready, and writes `<stateDir>/connection.json`.
  * The servers run detached: they outlive this process until stopTestEnvironment(stateDir).
  */
 export async function startTestEnvironment(opts: StartOptions = {}): Promise<TestEnvironment> {
@@ -65,6 +83,8 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
   if (running.length > 0) {
     throw new TestEnvironmentError(`a test environment already runs in ${stateDir} (${running.join(', ')}); stop it first: npm run testenv:down`);
   }
+  const realNodeLacks = realNodePlan(log);
+  await stopRealNode(stateDir); // what a crashed run left on the host
   for (const entry of stateEntries) rmSync(join(stateDir, entry), { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
 
@@ -97,7 +117,9 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
     const kc = new KubeConfig();
     kc.loadFromFile(files.kubeconfig);
 
-    log('[testenv] starting kube-controller-manager, kube-scheduler, kwok');
+    log(`[testenv] starting kube-controller-manager, kube-scheduler, kwok${realNodeLacks.length ? '' : ', the real node (containerd, kubelet)'}`);
+    const realNodeStarted = realNodeLacks.length ? undefined : startRealNode(stateDir, bin, pki, files.kubeconfig, kc);
+    realNodeStarted?.catch(() => undefined); // awaited below; this keeps an early failure from being "unhandled"
     const controllerManagerProcess = startServer(stateDir, controllerManagerSpec(bin, ports, files));
     const schedulerProcess = startServer(stateDir, schedulerSpec(bin, ports, files));
     const binder = startServer(stateDir, podLogBinderSpec(files.kubeconfig, podLogDir));
@@ -113,15 +135,25 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
       waitForServer(schedulerProcess, 'kube-scheduler /healthz', () => componentHealthy(scheduler), 30_000),
       waitForServer(binder, 'the pod-log binder to watch pods', async () => logTail(binder.logFile).includes(binderReadyLine), 20_000),
       s3Started,
+      realNodeStarted,
     ]);
     const { s3 } = await s3Started;
+    const realNode = await realNodeStarted;
 
     const connectionFile = join(stateDir, 'connection.json');
-    const environment: TestEnvironment = { kubeconfigPath: files.kubeconfig, kubectl: bin.kubectl, s3, stateDir, connectionFile };
+    const environment: TestEnvironment = {
+      kubeconfigPath: files.kubeconfig,
+      kubectl: bin.kubectl,
+      s3,
+      ...(realNode ? { realNode } : { realNodeMissing: realNodeLacks }),
+      stateDir,
+      connectionFile,
+    };
     writeFileSync(connectionFile, `${JSON.stringify(environment, null, 2)}\n`, { mode: 0o600 });
     log(`[testenv] ready in ${((Date.now() - began) / 1000).toFixed(1)} s; connection details: ${connectionFile}`);
     return environment;
   } catch (error) {
+    await stopRealNode(stateDir).catch(() => undefined);
     await stopServers(stateDir, stopOrder).catch(() => undefined);
     throw error;
   }
@@ -130,6 +162,7 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
 /** Stops every server recorded in the state dir (also ones another process started) and waits until they exit. */
 export async function stopTestEnvironment(stateDir: string = defaultStateDir): Promise<void> {
   const dir = resolve(stateDir);
+  await stopRealNode(dir); // while the API server still runs
   await stopServers(dir, stopOrder);
   rmSync(join(dir, 'connection.json'), { force: true });
 }

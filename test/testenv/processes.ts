@@ -87,6 +87,12 @@ export async function stopServers(stateDir: string, order: string[][], graceMs =
   }
 }
 
+/** Stops only the named servers of the state dir, all at once (the others keep running). */
+export async function stopNamedServers(stateDir: string, names: string[], graceMs = 10_000): Promise<void> {
+  const records = readPidRecords(stateDir).filter(({ name }) => names.includes(name));
+  await Promise.all(records.map(({ name, record }) => stopOne(stateDir, name, record, graceMs)));
+}
+
 async function stopOne(stateDir: string, name: string, record: PidRecord, graceMs: number): Promise<void> {
   if (isOurProcess(record)) {
     signalGroup(record.pid, 'SIGTERM');

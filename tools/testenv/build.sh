@@ -17,10 +17,12 @@ log() { printf '[testenv build] %s\n' "$*" >&2; }
 # version of a module as pinned in a wrapper's go.mod
 pinned() { awk -v m="$2" '$1 == m { print $2; exit }' "$here/$1/go.mod"; }
 
-# build <component> <module that holds the version> <ldflags> <package>...
+# build <component> <wrapper module dir> <module that holds the version> <ldflags> <package>...
 build() {
-  local component=$1 module=$2 ldflags=$3; shift 3
-  local version; version=$(pinned "$component" "$module")
+  local component=$1 dir=$2 module=$3 ldflags=$4; shift 4
+  local version
+  # our own modules have no version to pin: their sources' hash keys the cache
+  if [ -n "$module" ]; then version=$(pinned "$dir" "$module"); else version=src-$(cat "$here/$dir"/go.mod "$here/$dir"/*.go | sha256sum | cut -c1-12); fi
   local out="$cache/bin/$component-$version"
   if [ -f "$out/.complete" ]; then
     echo "$component=$out"
@@ -35,7 +37,7 @@ build() {
   # a single package is named after its component (etcd's main package would otherwise be named "server")
   local target="$out/"
   if [ $# -eq 1 ]; then target="$out/$component"; fi
-  (cd "$here/$component" && go build -trimpath -ldflags "-s -w $ldflags" -o "$target" "$@") ||
+  (cd "$here/$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$target" "$@") ||
     { kill $heartbeat; log "FAILED to build $component"; exit 1; }
   kill $heartbeat
   touch "$out/.complete"
@@ -52,9 +54,14 @@ for kv in "gitVersion=$k8s_version" gitMajor=1 "gitMinor=$k8s_minor" gitTreeStat
   k8s_ldflags+=" -X k8s.io/component-base/version.$kv -X k8s.io/client-go/pkg/version.$kv"
 done
 
-build etcd go.etcd.io/etcd/server/v3 "" go.etcd.io/etcd/server/v3
-build kwok sigs.k8s.io/kwok "" sigs.k8s.io/kwok/cmd/kwok
-build versitygw github.com/versity/versitygw "" github.com/versity/versitygw/cmd/versitygw
-build k8s k8s.io/kubernetes "$k8s_ldflags" \
+build etcd etcd go.etcd.io/etcd/server/v3 "" go.etcd.io/etcd/server/v3
+build kwok kwok sigs.k8s.io/kwok "" sigs.k8s.io/kwok/cmd/kwok
+build versitygw versitygw github.com/versity/versitygw "" github.com/versity/versitygw/cmd/versitygw
+build k8s k8s k8s.io/kubernetes "$k8s_ldflags" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+# The real node's kubelet: same module and version as the control plane, cached on its own so a
+# cache built before the real node existed is completed, not rebuilt.
+build kubelet k8s k8s.io/kubernetes "$k8s_ldflags" k8s.io/kubernetes/cmd/kubelet
+# The pod sandbox ("pause") program of the real node's images: our own, standard library only.
+build pause pause "" "" ./
