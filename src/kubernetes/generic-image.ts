@@ -42,6 +42,8 @@ export interface ImageProcessSpec {
   initContainers: V1Container[];
   podSecurityContext?: V1PodSecurityContext;
   containerSecurityContext?: V1SecurityContext;
+  /** With the hardened container default: the root file system is read-only (scratch stays writable). */
+  readOnlyRootFilesystem: boolean;
   timeoutSeconds?: number;
   retries: number;
   ttlSecondsAfterFinished?: number;
@@ -122,6 +124,7 @@ function specOf(processId: string, options: ImageProcessOptions, configDir: stri
     envFileConfigMaps,
     volumes: (options.storage ?? []).map(toVolume),
     automountServiceAccountToken: options.automount_service_account_token ?? false,
+    readOnlyRootFilesystem: options.read_only_root_filesystem ?? true,
     initContainers: (options.init_containers ?? []) as V1Container[],
     retries: options.retries ?? 0,
     labels: { ...options.labels },

@@ -132,6 +132,11 @@ export const imageProcessOptionsSchema = {
     init_containers: { type: 'array', items: { type: 'object', required: ['name', 'image'], properties: { name: k8sName, image: name } } },
     security_context: { ...object, description: 'Pod securityContext; replaces the hardened default.' },
     container_security_context: { ...object, description: 'Container securityContext; replaces the hardened default.' },
+    read_only_root_filesystem: {
+      type: 'boolean',
+      default: true,
+      description: 'false: the image may write anywhere in its file system, not only in the scratch folder /tmp (still "restricted").',
+    },
     timeout_seconds: { type: 'integer', minimum: 1, description: 'activeDeadlineSeconds; default: manager.kubernetes.default_timeout_seconds.' },
     retries: { type: 'integer', minimum: 0, maximum: 100, default: 0, description: 'backoffLimit.' },
     ttl_seconds_after_finished: { type: 'integer', minimum: 0 },

@@ -14,13 +14,21 @@ export interface JobDefaults {
 /** When a process sets no resources: enough for a small tool, bounded so one job cannot take a node. */
 export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } };
 
-/** Hardened unless the process says otherwise: no privilege escalation, no capabilities, seccomp on. */
+/**
+ * Unless the process says otherwise, job pods meet the `restricted` Pod Security Standard, so they run
+ * in a namespace that enforces it: a non-root user, no privilege escalation, no capabilities, seccomp
+ * on, and a read-only root file system with a writable scratch folder (`SCRATCH_PATH`, an emptyDir).
+ */
 export const HARDENED_CONTAINER_SECURITY = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ['ALL'] },
-  seccompProfile: { type: 'RuntimeDefault' },
+  readOnlyRootFilesystem: true,
 };
-export const HARDENED_POD_SECURITY = { seccompProfile: { type: 'RuntimeDefault' } };
+/** A fixed non-root user: most images run as root, and `runAsNonRoot` alone would refuse them. */
+export const HARDENED_POD_SECURITY = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } };
+/** The scratch folder every container can write (HOME too, unless the process sets HOME). */
+export const SCRATCH_PATH = '/tmp';
+const SCRATCH_VOLUME = 'k8s-manager-scratch';
 
 export interface JobRequest extends ResultsRequest {
   jobID: string;
@@ -50,23 +58,28 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
     ...(volume.subPath ? { subPath: volume.subPath } : {}),
     ...(volume.readOnly !== undefined ? { readOnly: volume.readOnly } : {}),
   }));
-  const containerSecurity = spec.containerSecurityContext ?? HARDENED_CONTAINER_SECURITY;
+  const containerSecurity = spec.containerSecurityContext ?? { ...HARDENED_CONTAINER_SECURITY, readOnlyRootFilesystem: spec.readOnlyRootFilesystem };
+  // A process that mounts its own volume at the scratch path keeps it.
+  const scratch = spec.volumes.some((volume) => volume.mountPath === SCRATCH_PATH) ? undefined : { name: SCRATCH_VOLUME, mountPath: SCRATCH_PATH };
+  if (scratch) mounts.push(scratch);
+  const home: V1EnvVar[] = spec.env.some((variable) => variable.name === 'HOME') ? [] : [{ name: 'HOME', value: SCRATCH_PATH }];
   const main: V1Container = {
     name: MAIN_CONTAINER,
     image: spec.image,
-    env: [...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(request.inputs) }],
+    env: [...home, ...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(request.inputs) }],
     resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: containerSecurity,
-    // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB).
+    // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB). A
+    // container that fails without writing it gets the tail of its log there instead (kubelet's own).
     terminationMessagePath: '/dev/termination-log',
-    terminationMessagePolicy: 'File',
+    terminationMessagePolicy: 'FallbackToLogsOnError',
   };
   if (spec.imagePullPolicy) main.imagePullPolicy = spec.imagePullPolicy;
   if (spec.command) main.command = spec.command;
   if (spec.args) main.args = spec.args;
   if (spec.workingDir) main.workingDir = spec.workingDir;
   if (spec.envFrom.length) main.envFrom = spec.envFrom;
-  if (mounts.length) main.volumeMounts = mounts;
+  main.volumeMounts = mounts;
 
   const resultsRequest: ResultsRequest = { response: request.response, ...(request.outputs ? { outputs: request.outputs } : {}) };
   return {
@@ -95,9 +108,16 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
           securityContext: spec.podSecurityContext ?? HARDENED_POD_SECURITY,
           containers: [main],
           ...(spec.initContainers.length
-            ? { initContainers: spec.initContainers.map((init) => ({ securityContext: containerSecurity, ...init, env: [...(init.env ?? []), ...identity] })) }
+            ? {
+                initContainers: spec.initContainers.map((init) => ({
+                  securityContext: containerSecurity,
+                  ...init,
+                  env: [...home, ...(init.env ?? []), ...identity],
+                  ...(scratch ? { volumeMounts: [...(init.volumeMounts ?? []), scratch] } : {}),
+                })),
+              }
             : {}),
-          ...(spec.volumes.length ? { volumes: spec.volumes.map(toVolume) } : {}),
+          volumes: [...spec.volumes.map(toVolume), ...(scratch ? [{ name: SCRATCH_VOLUME, emptyDir: {} }] : [])],
           ...(spec.imagePullSecrets.length ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) } : {}),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.affinity ? { affinity: spec.affinity } : {}),

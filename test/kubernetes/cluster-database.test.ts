@@ -96,21 +96,22 @@ describe('the cluster is the job database (real API server, kwok)', function () 
     assert.deepEqual(main.command, ['python', '-m', 'tool']);
     assert.deepEqual(main.args, ['--verbose']);
     assert.deepEqual(main.resources, { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi', 'nvidia.com/gpu': '1' } });
-    assert.deepEqual(main.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
-    assert.equal(main.terminationMessagePolicy, 'File');
-    assert.deepEqual((main.volumeMounts ?? []).map((m) => [m.name, m.mountPath, m.readOnly ?? false]), [['data', '/data', false], ['scratch', '/scratch', false], ['settings', '/etc/tool', true]]);
-    assert.deepEqual(pod.volumes?.map((v) => [v.name, v.persistentVolumeClaim?.claimName ?? v.configMap?.name ?? (v.emptyDir ? `emptyDir ${v.emptyDir.sizeLimit}` : '')]), [['data', 'tool-data'], ['scratch', 'emptyDir 1Gi'], ['settings', 'tool-config']]);
+    assert.deepEqual(main.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+    assert.equal(main.terminationMessagePolicy, 'FallbackToLogsOnError', 'a failed container without a termination message reports its log tail');
+    assert.deepEqual((main.volumeMounts ?? []).map((m) => [m.name, m.mountPath, m.readOnly ?? false]), [['data', '/data', false], ['scratch', '/scratch', false], ['settings', '/etc/tool', true], ['k8s-manager-scratch', '/tmp', false]]);
+    assert.deepEqual(pod.volumes?.map((v) => [v.name, v.persistentVolumeClaim?.claimName ?? v.configMap?.name ?? (v.emptyDir ? `emptyDir ${v.emptyDir.sizeLimit ?? 'unbounded'}` : '')]), [['data', 'tool-data'], ['scratch', 'emptyDir 1Gi'], ['settings', 'tool-config'], ['k8s-manager-scratch', 'emptyDir unbounded']]);
+    assert.equal(env.HOME, '/tmp', 'HOME is the writable scratch folder');
 
     assert.equal(pod.restartPolicy, 'Never');
     assert.equal(pod.automountServiceAccountToken, false);
     assert.equal(pod.serviceAccountName, 'tool-runner');
-    assert.deepEqual(pod.securityContext, { seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     assert.deepEqual(pod.imagePullSecrets, [{ name: 'registry-credentials' }]);
     assert.deepEqual(pod.nodeSelector, { type: 'kwok' });
     assert.deepEqual(pod.tolerations, [{ key: 'gpu', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 }]);
     const init = pod.initContainers![0]!;
     assert.equal(init.image, 'example.test/fetch:1');
-    assert.deepEqual((init.env ?? []).map((e) => [e.name, e.value]), [['K8S_MANAGER_JOB_ID', jobID], ['K8S_MANAGER_PROCESS_ID', 'full']]);
+    assert.deepEqual((init.env ?? []).map((e) => [e.name, e.value]), [['HOME', '/tmp'], ['K8S_MANAGER_JOB_ID', jobID], ['K8S_MANAGER_PROCESS_ID', 'full']]);
     assert.equal(init.securityContext?.allowPrivilegeEscalation, false);
 
     assert.equal(spec.activeDeadlineSeconds, 900);

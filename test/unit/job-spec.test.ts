@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { buildJob, HARDENED_POD_SECURITY, SCRATCH_PATH } from '../../src/kubernetes/job-spec.js';
+import { genericImageProcessorType, type ImageProcess } from '../../src/kubernetes/generic-image.js';
+
+const defaults = { timeoutSeconds: 600, ttlSecondsAfterFinished: 3600, archiveLogs: false };
+const request = { jobID: 'j-1', processID: 'tool', inputs: {}, response: 'raw' as const, created: 0 };
+
+/** The pod template of one execution of a process configured with `options`. */
+function podOf(options: Record<string, unknown> = {}) {
+  const process = genericImageProcessorType.create('tool', { name: 'GenericImageProcessor', image: 'example.test/tool:1', metadata: { title: 'Tool' }, ...options }, { configDir: '.' }) as ImageProcess;
+  return buildJob(process.spec, request, defaults).spec!.template.spec!;
+}
+
+describe('Job spec: the restricted Pod Security Standard by default', () => {
+  it('runs as a non-root user with seccomp, no privilege escalation, no capabilities and a read-only root with /tmp as scratch', () => {
+    const pod = podOf({ init_containers: [{ name: 'fetch', image: 'example.test/fetch:1' }] });
+    assert.deepEqual(pod.securityContext, HARDENED_POD_SECURITY);
+    const [main] = pod.containers;
+    assert.deepEqual(main!.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+    assert.deepEqual(main!.volumeMounts, [{ name: 'k8s-manager-scratch', mountPath: SCRATCH_PATH }]);
+    assert.deepEqual(pod.volumes, [{ name: 'k8s-manager-scratch', emptyDir: {} }]);
+    assert.equal(main!.env!.find((e) => e.name === 'HOME')?.value, SCRATCH_PATH);
+    const [init] = pod.initContainers!;
+    assert.deepEqual(init!.securityContext, main!.securityContext, 'init containers are hardened alike');
+    assert.deepEqual(init!.volumeMounts, [{ name: 'k8s-manager-scratch', mountPath: SCRATCH_PATH }], 'and share the scratch folder');
+  });
+
+  it('lets a process write its root file system (read_only_root_filesystem: false) and keep the rest of the hardening', () => {
+    const [main] = podOf({ read_only_root_filesystem: false }).containers;
+    assert.deepEqual(main!.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: false });
+  });
+
+  it('keeps a volume the process mounts at /tmp, and a HOME it sets', () => {
+    const pod = podOf({ storage: [{ name: 'work', mount_path: '/tmp', empty_dir: { size_limit: '2Gi' } }], env: [{ name: 'HOME', value: '/work' }] });
+    assert.deepEqual(pod.volumes, [{ name: 'work', emptyDir: { sizeLimit: '2Gi' } }]);
+    assert.deepEqual(pod.containers[0]!.env!.filter((e) => e.name === 'HOME'), [{ name: 'HOME', value: '/work' }]);
+  });
+
+  it('replaces the defaults with the security contexts a process gives', () => {
+    const pod = podOf({ security_context: { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } }, container_security_context: { allowPrivilegeEscalation: false } });
+    assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1001, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(pod.containers[0]!.securityContext, { allowPrivilegeEscalation: false });
+  });
+});
