@@ -155,7 +155,14 @@ function failureMessage(reason: string | undefined, message: string | undefined,
     .map((pod) => terminated(mainContainer(pod)) ?? pod.status?.initContainerStatuses?.map(terminated).find((t) => t && t.exitCode !== 0))
     .filter((t) => t && t.exitCode !== 0)
     .pop();
-  const exitText = exit ? `the container exited with code ${exit.exitCode}${exit.reason ? ` (${exit.reason})` : ''}${exit.message ? `: ${exit.message.trim()}` : ''}` : undefined;
+  // The message is what the container wrote to its termination log, or else the tail of its log.
+  const said = exit?.message ? `: ${exit.message.trim()}` : '';
+  let exitText: string | undefined;
+  if (exit?.reason === 'OOMKilled') {
+    exitText = `the container ran out of memory and was killed at its memory limit (OOMKilled, exit code ${exit.exitCode})${said}`;
+  } else if (exit) {
+    exitText = `the container exited with code ${exit.exitCode}${exit.reason ? ` (${exit.reason})` : ''}${said}`;
+  }
   if (reason === 'BackoffLimitExceeded') return `Failed: ${exitText ?? 'its pod failed'}${pods.length > 1 ? ` (after ${pods.length} attempts)` : ''}`;
   return `Failed: ${[reason, message, exitText].filter(Boolean).join(': ') || 'the Job failed'}`;
 }
