@@ -107,8 +107,9 @@ export class KubernetesJobBackend implements JobBackend {
     const jobID = randomUUID();
     const body = buildJob(process.spec, { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now() }, this.options.defaults);
     let created: V1Job;
+    let refusal: string | undefined;
     try {
-      created = await this.createJob(body);
+      ({ job: created, podSecurityRefusal: refusal } = await this.createJob(body));
     } catch (error) {
       this.logger.error({ processId: process.description.id, err: describeApiError(error) }, 'creating the Kubernetes Job failed');
       throw new ClusterUnavailable(`The job of process '${process.description.id}' could not be created: ${describeApiError(error)}`);
@@ -116,6 +117,8 @@ export class KubernetesJobBackend implements JobBackend {
     this.logger.info({ jobId: jobID, processId: process.description.id, job: created.metadata?.name }, 'Kubernetes Job created');
     // Recorded at once, so the job is found even before the watch reports it.
     this.onJob(trimJob(created), false);
+    // The Job controller would retry its refused pods for ever, and the job would read "accepted".
+    if (refusal) this.failStuck(jobID, created, `Failed: the namespace's Pod Security admission refuses its pods (set the process's security options to meet it): ${refusal}`);
     return this.observed.get(jobID)!.record;
   }
 
@@ -123,17 +126,20 @@ export class KubernetesJobBackend implements JobBackend {
    * Creates the Job. A call that got no answer (the connection closed under it: an API server's GOAWAY,
    * a reset) may or may not have created it. The Job's name is this job's alone, so creating it again is
    * safe: AlreadyExists means an earlier attempt got through, and the Job is read back.
+   * The answer warns when the namespace's Pod Security admission will refuse the Job's pods.
    */
-  private async createJob(body: V1Job): Promise<V1Job> {
+  private async createJob(body: V1Job): Promise<{ job: V1Job; podSecurityRefusal?: string }> {
     const { namespace } = this;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.batch.createNamespacedJob({ namespace, body });
+        const answer = await this.batch.createNamespacedJobWithHttpInfo({ namespace, body });
+        const refusal = warningsOf(answer.headers.warning).find((warning) => warning.startsWith('would violate PodSecurity'));
+        return { job: answer.data, ...(refusal ? { podSecurityRefusal: refusal } : {}) };
       } catch (error) {
         // Read back by a LIST of the one name: the Role grants list on Jobs, not get (decision 0009).
         if (statusOf(error) === 409) {
           const found = await this.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${body.metadata!.name!}` });
-          if (found.items[0]) return found.items[0];
+          if (found.items[0]) return { job: found.items[0] };
         }
         if (statusOf(error) !== undefined || attempt === 2) throw error;
         this.logger.warn({ job: body.metadata?.name, err: describeApiError(error) }, 'a Job creation got no answer; sending it again by name');
@@ -356,6 +362,11 @@ export class KubernetesJobBackend implements JobBackend {
 
 // A Job's pod template (which carries the inputs) and the managedFields of both are never read here,
 // and they are most of each object's size.
+
+/** The texts of an HTTP Warning header (RFC 7234: `299 - "text"`, several joined by commas). */
+function warningsOf(header: string | undefined): string[] {
+  return [...(header ?? '').matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!.replace(/\\(.)/g, '$1'));
+}
 
 function trimJob(job: V1Job): V1Job {
   if (job.metadata) delete job.metadata.managedFields;
