@@ -1,6 +1,15 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
-import { GetObjectCommand, ListObjectsV2Command, S3Client, Upload } from './s3-client.js';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from './s3-client.js';
 
 /** Where archived logs are kept. An interface so that tests of the controller's logic need no S3. */
 export interface LogBucket {
@@ -23,10 +32,8 @@ export function logKey(prefix: string, jobID: string, podName: string, container
   return `${jobLogPrefix(prefix, jobID)}${podName}/${container}.log`;
 }
 
-// Multipart parts of 5 MiB (S3's smallest), one in flight: an upload holds a few parts' worth of memory,
-// whatever the log size (measured in test/kubernetes/log-archive.test.ts).
+// Multipart parts of 5 MiB, S3's smallest (decision 0014).
 const PART_SIZE = 5 * 1024 * 1024;
-const PARTS_IN_FLIGHT = 1;
 
 /** A client for S3 or any S3-compatible server: path-style URLs, checksums only where the API requires them. */
 export function s3ClientFor(server: Pick<BucketConfig, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>, options: { maxAttempts?: number } = {}): S3Client {
@@ -41,6 +48,8 @@ export function s3ClientFor(server: Pick<BucketConfig, 'endpoint' | 'region' | '
   });
 }
 
+const LOG_TYPE = 'text/plain; charset=utf-8';
+
 /** S3 or any S3-compatible server (path-style URLs, checksums only where the API requires them). */
 export class S3LogBucket implements LogBucket {
   private readonly client: S3Client;
@@ -50,33 +59,54 @@ export class S3LogBucket implements LogBucket {
     this.client = s3ClientFor(config, { maxAttempts: 2 });
   }
 
+  /**
+   * Streams the body through two buffers of a part's size, reused for every part (one fills while the
+   * other uploads): an upload holds 10 MiB, whatever the log size (decision 0014). A log that fits in one
+   * part is one PutObject; a larger one a multipart upload, aborted on failure so no incomplete upload stays.
+   */
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<number> {
-    // Counted in a transform: a 'data' listener on `body` would make it flow past the upload's pace.
+    const object = { Bucket: this.config.bucket, Key: key };
+    const options = signal ? { abortSignal: signal } : {};
+    const buffers = [Buffer.allocUnsafe(PART_SIZE), Buffer.allocUnsafe(PART_SIZE)];
+    let part = buffers[0]!;
+    let filled = 0;
     let bytes = 0;
-    const counted = body.pipe(
-      new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          done(null, chunk);
-        },
-      }),
-    );
-    body.once('error', (error) => counted.destroy(error));
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.config.bucket, Key: key, Body: counted, ContentType: 'text/plain; charset=utf-8' },
-      partSize: PART_SIZE,
-      queueSize: PARTS_IN_FLIGHT,
-      leavePartsOnError: false,
-    });
-    const abort = () => void upload.abort();
-    signal?.addEventListener('abort', abort, { once: true });
+    let uploadId: string | undefined;
+    const parts: Array<Promise<{ ETag: string; PartNumber: number }>> = [];
+    /** Starts uploading the full buffer and switches to the other one, once its own upload is done. */
+    const sendPart = async () => {
+      uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ ...object, ContentType: LOG_TYPE }), options)).UploadId!;
+      const PartNumber = parts.length + 1;
+      const sent = this.client.send(new UploadPartCommand({ ...object, UploadId: uploadId, PartNumber, Body: part.subarray(0, filled) }), options);
+      parts.push(sent.then(({ ETag }) => ({ ETag: ETag!, PartNumber })));
+      sent.catch(() => undefined); // awaited below
+      if (parts.length > 1) await parts.at(-2); // the other buffer is free once its part is stored
+      part = buffers[PartNumber % 2]!;
+      filled = 0;
+    };
     try {
-      await upload.done();
-    } finally {
-      signal?.removeEventListener('abort', abort);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        for (let offset = 0; offset < chunk.length; ) {
+          const copied = chunk.copy(part, filled, offset);
+          filled += copied;
+          offset += copied;
+          if (filled === PART_SIZE) await sendPart();
+        }
+      }
+      if (uploadId === undefined) {
+        await this.client.send(new PutObjectCommand({ ...object, ContentType: LOG_TYPE, Body: part.subarray(0, filled) }), options);
+        return bytes;
+      }
+      if (filled > 0) await sendPart();
+      const Parts = await Promise.all(parts);
+      await this.client.send(new CompleteMultipartUploadCommand({ ...object, UploadId: uploadId, MultipartUpload: { Parts } }), options);
+      return bytes;
+    } catch (error) {
+      await Promise.allSettled(parts);
+      if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ ...object, UploadId: uploadId })).catch(() => undefined);
+      throw error;
     }
-    return bytes;
   }
 
   async read(key: string): Promise<Readable | undefined> {

@@ -1,5 +1,13 @@
 // The parts of the AWS SDK the log archive uses, and the only module of src/ that imports it. The build
 // bundles this module in place with what it reaches and nothing else, as it does the Kubernetes client
 // (decision 0013): about 10 MB less memory than loading the SDK's packages.
-export { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-export { Upload } from '@aws-sdk/lib-storage';
+export {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
