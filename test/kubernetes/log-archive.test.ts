@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +11,13 @@ import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import type { LogArchiveController } from '../../src/log-archive/controller.js';
 import { createLogger } from '../../src/logger.js';
-import { repoRoot } from '../support/paths.js';
 import { eventually, type TestServer } from '../support/server.js';
 import { memoryMiB } from '../support/process-stats.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { servedLog } from '../testenv/cri-log.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
-import { API_TOKEN, bucketVariables, ClusterFixture, imageProcess } from './support.js';
+import { API_TOKEN, bucketVariables, ClusterFixture, type ControllerProcess, digestOf, imageProcess, startControllerProcess } from './support.js';
 
 // Logs with the bytes that break naive handling: UTF-8, tabs, blank lines, trailing spaces.
 const MAIN_LOG = 'starting: Grüße ✓\n\tstep 1 of 2  \n\nstep 2: done';
@@ -230,20 +227,10 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
     });
 
     /** Starts dist/src/controller-main.js; resolves once it leads. */
-    const startController = async (endpoint = s3.endpoint): Promise<{ child: ChildProcess; output: () => string }> => {
-      const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'controller-main.js'), '--config', join(dir, 'server-config.yaml')], {
-        env: { ...process.env, ...cluster.env(bucketEnv(endpoint)) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      stopAfter.push(async () => {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      });
-      await eventually(async () => output, (text) => text.includes('became the leader') || child.exitCode !== null, 20_000);
-      assert.equal(child.exitCode, null, `the controller exited: ${output}`);
-      return { child, output: () => output };
+    const startController = async (endpoint = s3.endpoint): Promise<ControllerProcess> => {
+      const controller = await startControllerProcess(join(dir, 'server-config.yaml'), cluster.env(bucketEnv(endpoint)));
+      stopAfter.push(() => controller.stop());
+      return controller;
     };
 
     it(`archives logs of ${(BIG_LINE.length + 1) * BIG_REPEAT / 1e6} and ${(BIG_LINE.length + 1) * BIGGER_REPEAT / 1e6} MB byte for byte, and its memory does not grow with the log size`, async function () {
@@ -271,17 +258,11 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
     /** The stored object is `line` served `repeat` times, compared by hash so the test holds no copy. */
     async function assertArchivedLog(key: string, line: string, repeat: number): Promise<void> {
       const got = await bucket.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-      const digest = createHash('sha256');
-      let size = 0;
-      for await (const chunk of got.Body as Readable) {
-        digest.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      const expected = createHash('sha256');
       const served = Buffer.from(servedLog(line));
-      for (let i = 0; i < repeat; i++) expected.update(served);
-      assert.equal(size, served.length * repeat);
-      assert.equal(digest.digest('hex'), expected.digest('hex'), 'the archived log is the served log, byte for byte');
+      const expected = await digestOf((function* () {
+        for (let i = 0; i < repeat; i++) yield served;
+      })());
+      assert.deepEqual(await digestOf(got.Body as Readable), expected, 'the archived log is the served log, byte for byte');
     }
 
     it('killed in the middle of an archive: the next leader finishes it', async () => {

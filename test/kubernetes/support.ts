@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
+import { repoRoot } from '../support/paths.js';
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
@@ -31,12 +35,12 @@ export class ClusterFixture {
   namespace = '';
   private readonly servers: TestServer[] = [];
 
-  /** Connects to the running test environment (a clear error if there is none) and makes a namespace. */
-  async setUp(prefix: string): Promise<void> {
+  /** Connects to the running test environment (a clear error if there is none) and makes a namespace with `labels`. */
+  async setUp(prefix: string, labels: Record<string, string> = {}): Promise<void> {
     const environment = loadTestEnvironment();
     this.kubeconfigPath = environment.kubeconfigPath;
     this.kubeConfig = adminKubeConfig(environment);
-    this.namespace = await createTestNamespace(this.kubeConfig, prefix);
+    this.namespace = await createTestNamespace(this.kubeConfig, prefix, labels);
   }
 
   async tearDown(): Promise<void> {
@@ -181,4 +185,49 @@ export async function submitWhileCreationAnswersAreLost(options: {
   } finally {
     await proxy.down();
   }
+}
+
+/** The log finalizer controller as its own process (dist/src/controller-main.js, as `npm run controller`). */
+export interface ControllerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the controller with the config file and environment given; resolves once it leads. */
+export async function startControllerProcess(configFile: string, env: NodeJS.ProcessEnv): Promise<ControllerProcess> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'controller-main.js'), '--config', configFile], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const controller: ControllerProcess = {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+  try {
+    await eventually(async () => output, (text) => text.includes('became the leader') || child.exitCode !== null, 20_000);
+    assert.equal(child.exitCode, null, `the controller exited: ${output}`);
+  } catch (error) {
+    await controller.stop();
+    throw error;
+  }
+  return controller;
+}
+
+/** The size and SHA-256 of a stream of chunks: large logs are compared without holding a copy. */
+export async function digestOf(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of chunks) {
+    hash.update(chunk);
+    size += Buffer.byteLength(chunk);
+  }
+  return { size, sha256: hash.digest('hex') };
 }

@@ -5,11 +5,14 @@ import { waitFor } from '../testenv/wait.js';
 /** A short random suffix so that every test gets its own names. */
 export const unique = (prefix: string) => `${prefix}-${randomBytes(3).toString('hex')}`;
 
-/** Creates a namespace for one test and waits for its `default` ServiceAccount (pods cannot be created before). */
-export async function createTestNamespace(kc: KubeConfig, prefix: string): Promise<string> {
+/**
+ * Creates a namespace for one test and waits for its `default` ServiceAccount (pods cannot be created
+ * before); `labels` are added to it (e.g. a Pod Security level to enforce).
+ */
+export async function createTestNamespace(kc: KubeConfig, prefix: string, labels: Record<string, string> = {}): Promise<string> {
   const core = kc.makeApiClient(CoreV1Api);
   const name = unique(prefix);
-  await core.createNamespace({ body: { metadata: { name, labels: { 'testenv.ogcapi/smoke': 'true' } } } });
+  await core.createNamespace({ body: { metadata: { name, labels: { 'testenv.ogcapi/smoke': 'true', ...labels } } } });
   await waitFor(() => core.readNamespacedServiceAccount({ name: 'default', namespace: name }), {
     what: `ServiceAccount default in namespace ${name}`,
     timeoutMs: 15_000,
