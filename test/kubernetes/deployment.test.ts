@@ -20,8 +20,10 @@ import { API_TOKEN, bucketVariables, imageProcess, releaseLogFinalizers, submitW
 
 const run = promisify(execFile);
 const manifests = join(repoRoot, 'k8s-manifests');
-const kustomization = parse(readFileSync(join(manifests, 'kustomization.yaml'), 'utf8')) as { namespace: string };
-const NAMESPACE = kustomization.namespace;
+const namespaceOf = (file: string) => (parse(readFileSync(join(manifests, file), 'utf8')) as { metadata: { namespace: string } }).metadata.namespace;
+/** The server's namespace, and the one its Jobs run in (where its Role applies). */
+const NAMESPACE = namespaceOf('deployment.yaml');
+const JOBS = namespaceOf('role.yaml');
 const ACCOUNT = 'ogcapi-k8s-manager';
 
 describe('k8s-manifests: applied to the real API server; the server runs with exactly their permissions', function () {
@@ -45,9 +47,9 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
     bucket = s3Client(environment.s3);
     dir = mkdtempSync(join(tmpdir(), 'rbac-'));
     writeFileSync(join(dir, 'tool.env'), 'TOOL_MODE=batch\n');
-    // A run before this one against the same environment left the namespace: start from nothing, as the README.
-    await releaseLogFinalizers(core(), NAMESPACE);
-    await kubectl('delete', 'namespace', NAMESPACE, '--ignore-not-found', '--wait', '--timeout=90s');
+    // A run before this one against the same environment left the namespaces: start from nothing, as the README.
+    for (const namespace of [NAMESPACE, JOBS]) await releaseLogFinalizers(core(), namespace);
+    await kubectl('delete', 'namespace', NAMESPACE, JOBS, '--ignore-not-found', '--wait', '--timeout=90s');
   });
   beforeEach(function () {
     if (this.currentTest?.title.startsWith('are accepted')) return;
@@ -58,8 +60,8 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
   });
   after(() => bucket?.destroy());
 
-  it('are accepted by the API server: a server-side dry run, then for real (after the namespace and Secret, as the README does it)', async () => {
-    await kubectl('create', 'namespace', NAMESPACE);
+  it('are accepted by the API server: a server-side dry run, then for real (after the namespaces and Secret, as the README does it)', async () => {
+    await kubectl('apply', '-f', join(manifests, 'namespace.yaml'));
     await kubectl('-n', NAMESPACE, 'create', 'secret', 'generic', ACCOUNT, '--from-literal=api-token=test', '--from-literal=bucket-key=test', '--from-literal=bucket-secret=test');
     const dryRun = await kubectl('apply', '-k', manifests, '--dry-run=server');
     assert.match(dryRun.stdout, /deployment\.apps\/ogcapi-k8s-manager (created|configured|unchanged) \(server dry run\)/);
@@ -73,12 +75,18 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
     assert.equal(container.livenessProbe.httpGet.path, '/healthz');
     assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);
     assert.equal(container.securityContext.readOnlyRootFilesystem, true);
-    const binding = await rbac().readNamespacedRoleBinding({ namespace: NAMESPACE, name: ACCOUNT });
-    assert.deepEqual(binding.subjects?.map((s) => `${s.namespace}/${s.name}`), [`${NAMESPACE}/${ACCOUNT}`], 'bound in its own namespace');
+    assert.notEqual(JOBS, NAMESPACE, 'jobs run apart from the server');
+    assert.equal(deployment.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'K8S_MANAGER_NAMESPACE').value, JOBS);
+    const binding = await rbac().readNamespacedRoleBinding({ namespace: JOBS, name: ACCOUNT });
+    assert.deepEqual(binding.subjects?.map((s) => `${s.namespace}/${s.name}`), [`${NAMESPACE}/${ACCOUNT}`], 'the server\'s account, bound in the Jobs\' namespace');
+    for (const namespace of [NAMESPACE, JOBS]) {
+      const labels = (await core().readNamespace({ name: namespace })).metadata?.labels ?? {};
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted', `${namespace} enforces the restricted Pod Security Standard`);
+    }
     const documents = (await kubectl('kustomize', manifests)).stdout.split(/^---$/m).map((text) => parse(text) as { kind: string });
     assert.ok(!documents.some((doc) => doc.kind === 'ClusterRole' || doc.kind === 'ClusterRoleBinding'), 'nothing cluster-wide');
-    role = await rbac().readNamespacedRole({ namespace: NAMESPACE, name: ACCOUNT });
-    connection = { kubeConfig: await serviceAccountKubeConfig(), namespace: NAMESPACE, source: 'service account token' };
+    role = await rbac().readNamespacedRole({ namespace: JOBS, name: ACCOUNT });
+    connection = { kubeConfig: await serviceAccountKubeConfig(), namespace: JOBS, source: 'service account token' };
   });
 
   /** A KubeConfig that authenticates as the manifests' ServiceAccount, with a token from the TokenRequest API. */
@@ -90,7 +98,7 @@ describe('k8s-manifests: applied to the real API server; the server runs with ex
     kubeConfig.loadFromOptions({
       clusters: [{ name: 'testenv', server, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
       users: [{ name: ACCOUNT, token: request.status!.token }],
-      contexts: [{ name: ACCOUNT, cluster: 'testenv', user: ACCOUNT, namespace: NAMESPACE }],
+      contexts: [{ name: ACCOUNT, cluster: 'testenv', user: ACCOUNT, namespace: JOBS }],
       currentContext: ACCOUNT,
     });
     return kubeConfig;
@@ -122,7 +130,7 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
   };
   const untilStatus = (server: TestServer, jobID: string, status: string) =>
     eventually(() => server.client.get(`/jobs/${jobID}`).then((r) => r.body as { status: string }), (s) => s.status === status, 30_000);
-  const podsOf = async (jobID: string) => (await core().listNamespacedPod({ namespace: NAMESPACE, labelSelector: `${LABELS.jobId}=${jobID}` })).items;
+  const podsOf = async (jobID: string) => (await core().listNamespacedPod({ namespace: JOBS, labelSelector: `${LABELS.jobId}=${jobID}` })).items;
   const archivedKeys = async (jobID: string) => (await bucket.send(new ListObjectsV2Command({ Bucket: environment.s3.bucket, Prefix: `${prefix}${jobID}/` }))).Contents ?? [];
   const leads = (server: TestServer) => eventually(async () => server.services.logArchive!.metrics().leader, Boolean, 15_000);
 
@@ -138,7 +146,7 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
     assert.equal((await server.client.get(`/jobs/${jobID}/logs`)).text, 'working\ndone\n');
     await eventually(() => archivedKeys(jobID), (keys) => keys.length === 1);
     await eventually(() => podsOf(jobID), (pods) => pods.every((pod) => !pod.metadata?.finalizers?.includes(LOG_FINALIZER)));
-    const lease = await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: NAMESPACE, name: ARCHIVER_LEASE });
+    const lease = await admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: JOBS, name: ARCHIVER_LEASE });
     assert.ok(lease.spec?.holderIdentity, 'the controller holds the lease');
     const running = await submit(server, 'slow');
     await untilStatus(server, running, 'running');
@@ -151,7 +159,7 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
     await submitWhileCreationAnswersAreLost({
       apiServer: admin.getCurrentCluster()!.server,
       jobs: admin.makeApiClient(BatchV1Api),
-      namespace: NAMESPACE,
+      namespace: JOBS,
       processId: 'slow',
       startServer: async (proxied) => startServer({ ...connection, kubeConfig: await serviceAccountKubeConfig(proxied) }),
     });
@@ -182,14 +190,26 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
     assert.deepEqual(granted, needs.map((n) => `${n.resource}:${n.verb}`).sort());
   });
 
+  it('grants the server nothing in its own namespace, and its Jobs\' namespace refuses pods that break the restricted standard', async () => {
+    for (const [verb, resource] of [['list', 'pods'], ['create', 'jobs'], ['list', 'jobs'], ['get', 'secrets'], ['create', 'leases'], ['create', 'configmaps']] as const) {
+      assert.equal(await canI(verb, resource, NAMESPACE), false, `${verb} ${resource} in ${NAMESPACE}`);
+    }
+    const privileged = { metadata: { name: 'privileged' }, spec: { containers: [{ name: 'main', image: 'example.test/x:1', securityContext: { privileged: true } }] } };
+    await assert.rejects(core().createNamespacedPod({ namespace: JOBS, body: privileged, dryRun: 'All' }), (error: { code?: number; body?: string }) => {
+      assert.equal(error.code, 403);
+      assert.match(JSON.parse(String(error.body)).message, /violates PodSecurity "restricted/);
+      return true;
+    });
+  });
+
   for (const need of needs) {
     it(`without ${need.verb} on ${need.resource}, ${need.part} fails`, async () => {
-      await rbac().replaceNamespacedRole({ namespace: NAMESPACE, name: ACCOUNT, body: { ...role, metadata: { name: ACCOUNT, namespace: NAMESPACE }, rules: without(role.rules ?? [], need.resource, need.verb) } });
+      await rbac().replaceNamespacedRole({ namespace: JOBS, name: ACCOUNT, body: { ...role, metadata: { name: ACCOUNT, namespace: JOBS }, rules: without(role.rules ?? [], need.resource, need.verb) } });
       try {
         await eventually(() => canI(need.verb, need.resource), (allowed) => !allowed);
         await need.fails(startServer);
       } finally {
-        await rbac().replaceNamespacedRole({ namespace: NAMESPACE, name: ACCOUNT, body: { ...role, metadata: { name: ACCOUNT, namespace: NAMESPACE } } });
+        await rbac().replaceNamespacedRole({ namespace: JOBS, name: ACCOUNT, body: { ...role, metadata: { name: ACCOUNT, namespace: JOBS } } });
         await eventually(() => canI(need.verb, need.resource), Boolean);
       }
     });
@@ -201,12 +221,12 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
       .filter((rule) => rule.verbs.length > 0);
   }
 
-  /** What the ServiceAccount may do, as the API server's authorizer answers (kubectl auth can-i). */
-  async function canI(verb: string, resource: string): Promise<boolean> {
+  /** What the ServiceAccount may do in `namespace`, as the API server's authorizer answers (kubectl auth can-i). */
+  async function canI(verb: string, resource: string, namespace = JOBS): Promise<boolean> {
     const [plural, subresource] = resource.split('/');
     const group = plural === 'jobs' ? 'batch' : plural === 'leases' ? 'coordination.k8s.io' : '';
     const target = `${plural}${group ? `.${group}` : ''}${plural === 'leases' ? `/${ARCHIVER_LEASE}` : ''}`;
-    const args = ['auth', 'can-i', verb, target, '-n', NAMESPACE, `--as=system:serviceaccount:${NAMESPACE}:${ACCOUNT}`, ...(subresource ? [`--subresource=${subresource}`] : [])];
+    const args = ['auth', 'can-i', verb, target, '-n', namespace, `--as=system:serviceaccount:${NAMESPACE}:${ACCOUNT}`, ...(subresource ? [`--subresource=${subresource}`] : [])];
     return kubectl(...args).then(
       () => true,
       () => false,
@@ -247,14 +267,14 @@ ${imageProcess('slow', 'example.test/slow:1', { 'testenv.ogcapi/log': 'working',
 
   async function startFails(server: () => Promise<TestServer>, configMapMissing: boolean): Promise<void> {
     const name = 'ogc-logged-env-0'; // the ConfigMap that process 'logged' makes of its env file
-    const exists = await core().readNamespacedConfigMap({ namespace: NAMESPACE, name }).then(() => true, () => false);
-    if (configMapMissing && exists) await core().deleteNamespacedConfigMap({ namespace: NAMESPACE, name });
-    if (!configMapMissing && !exists) await core().createNamespacedConfigMap({ namespace: NAMESPACE, body: { metadata: { name } } }); // so only update would do
+    const exists = await core().readNamespacedConfigMap({ namespace: JOBS, name }).then(() => true, () => false);
+    if (configMapMissing && exists) await core().deleteNamespacedConfigMap({ namespace: JOBS, name });
+    if (!configMapMissing && !exists) await core().createNamespacedConfigMap({ namespace: JOBS, body: { metadata: { name } } }); // so only update would do
     await assert.rejects(server(), /403|forbidden/i);
   }
 
   async function neverLeads(server: () => Promise<TestServer>, leaseMissing: boolean): Promise<void> {
-    if (leaseMissing) await admin.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: NAMESPACE, name: ARCHIVER_LEASE }).catch(() => undefined);
+    if (leaseMissing) await admin.makeApiClient(CoordinationV1Api).deleteNamespacedLease({ namespace: JOBS, name: ARCHIVER_LEASE }).catch(() => undefined);
     const started = await server();
     await new Promise((resolve) => setTimeout(resolve, 5_000)); // longer than the lease duration
     assert.equal(started.services.logArchive!.metrics().leader, false);
