@@ -2,6 +2,7 @@
 // same JSON Schemas that validate requests, so the documentation cannot drift from the behaviour.
 import type { OpenAPIV3 } from 'openapi-types';
 import { jobListQuerySchema, jobLogsQuerySchema, processListQuerySchema } from '../src/http/query.js';
+import { outputLinkQuerySchema } from '../src/job-data/routes.js';
 import {
   exceptionSchema,
   executeRequestSchema,
@@ -92,7 +93,23 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         responses: {
           '200': { description: 'The results.', content: { ...json(ref('results')), '*/*': { schema: {} } } },
           '404': errors['404'],
+          '422': problem('A file output asked for by value in a results document is larger than the server inlines; the detail links to it.'),
           '500': problem('The job failed; the detail says why.'),
+        },
+      },
+    },
+    '/jobs/{jobId}/outputs/{outputId}': {
+      get: {
+        summary: 'A file output of a job',
+        description: 'The link a results document gives for a file output asked for by reference; it expires (manager.files.link_ttl_seconds).',
+        tags: ['Jobs'],
+        operationId: 'getOutputFile',
+        parameters: [jobIdParameter, { name: 'outputId', in: 'path', required: true, schema: { type: 'string' } }, ...queryParameters(outputLinkQuerySchema)],
+        responses: {
+          '200': { description: 'The file, in its media type.', content: { '*/*': { schema: { type: 'string', format: 'binary' } } } },
+          '400': errors['400'],
+          '403': problem('The link expired, or was not issued by this server.'),
+          '404': problem('No such job, or it has no such file (any more).'),
         },
       },
     },

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import { notFoundHandler, problemHandler } from './http/problem.js';
 import { healthRoutes } from './http/routes/health.js';
+import { jobFileRoutes } from './job-data/routes.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { processRoutes } from './http/routes/processes.js';
@@ -16,6 +17,7 @@ export function createApp(services: Services): Express {
   app.use(landingRoutes(services));
   app.use(processRoutes(services));
   app.use(jobRoutes(services));
+  app.use(jobFileRoutes(services));
   app.use(notFoundHandler);
   app.use(problemHandler(services.logger));
   return app;

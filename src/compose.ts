@@ -1,12 +1,15 @@
 // The composition root: configuration → services → app. The only place that decides which
 // implementation stands behind each interface.
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
+import { DiskJobFiles } from './job-data/job-files.js';
+import { linkKey, SignedLinks } from './job-data/signed-links.js';
 import type { JobBackend } from './jobs/backend.js';
 import { LocalJobBackend } from './jobs/local-backend.js';
 import { JobManager } from './jobs/manager.js';
@@ -39,8 +42,13 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   const clock = overrides.clock ?? systemClock;
   const ajv = createAjv();
   let processes: Process[] = config.resources.map((resource) => resource.processorType.create(resource.id, resource.options, { configDir: dirname(config.file) }));
+  const { files } = config.manager;
+  // With no folder configured (a store in memory), files live as long as the server: a temporary folder.
+  const filesPath = files.path ?? mkdtempSync(join(tmpdir(), 'ogcapi-job-files-'));
+  const jobFiles = new DiskJobFiles(filesPath);
+  const links = new SignedLinks(linkKey(env, files.path && join(files.path, '.link-key')), clock, files.linkTtlSeconds, config.server.url);
   const backends: JobBackend[] = [
-    new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), clock, logger),
+    new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), jobFiles, clock, logger),
   ];
 
   let logArchive: LogArchiveController | undefined;
@@ -75,7 +83,15 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   }
 
   const registry = new ProcessRegistry(processes);
-  const jobs = new JobManager(registry, backends, new InputValidator(ajv), clock, { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN }, ajv);
+  const jobs = new JobManager(
+    registry,
+    backends,
+    new InputValidator(ajv),
+    clock,
+    { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN, maxInlineBytes: files.maxInlineBytes },
+    ajv,
+    { files: jobFiles, links },
+  );
   return {
     config,
     logger,

@@ -155,6 +155,20 @@ export class ArchiveUnavailable extends ProblemError {
   readonly title = 'Log archive error';
 }
 
+/** A link to a job output that this server did not sign, or that has expired. */
+export class LinkRefused extends ProblemError {
+  readonly status = 403;
+  readonly type = `${OURS}:link-refused`;
+  readonly title = 'Link refused';
+}
+
+/** A file output asked for by value that is larger than the server inlines. */
+export class OutputTooLarge extends ProblemError {
+  readonly status = 422;
+  readonly type = `${OURS}:output-too-large`;
+  readonly title = 'Output too large to inline';
+}
+
 export class NotReady extends ProblemError {
   readonly status = 503;
   readonly type = `${OURS}:not-ready`;

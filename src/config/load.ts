@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { findProcessorType, type ProcessorType } from '../processes/processor-types.js';
@@ -46,6 +46,8 @@ export interface ServerConfig {
   };
   manager: {
     localStorePath: string;
+    /** Job files: where they are kept (undefined: a temporary folder), how large an inline one may be, how long links last. */
+    files: { path?: string; maxInlineBytes: number; linkTtlSeconds: number };
     syncWaitSeconds: number;
     kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
     /** Set when the log finalizer controller is on; its bucket comes from the environment. */
@@ -109,6 +111,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
   const host = env.HOST || server.bind?.host || '127.0.0.1';
   const port = env.PORT !== undefined && env.PORT !== '' ? parsePort(env.PORT) : (server.bind?.port ?? 5000);
   const storePath = raw.manager?.local_store?.path ?? 'data/jobs.sqlite';
+  const files = raw.manager?.files;
+  const resolved = (path: string) => (isAbsolute(path) ? path : resolve(dirname(file), path));
+  const filesPath = files?.path !== undefined ? resolved(files.path) : storePath === ':memory:' ? undefined : join(dirname(resolved(storePath)), 'job-files');
   const kubernetes = raw.manager?.kubernetes;
   return {
     file,
@@ -122,7 +127,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       description: server.description ?? '',
     },
     manager: {
-      localStorePath: storePath === ':memory:' || isAbsolute(storePath) ? storePath : resolve(dirname(file), storePath),
+      localStorePath: storePath === ':memory:' ? storePath : resolved(storePath),
+      files: { ...(filesPath ? { path: filesPath } : {}), maxInlineBytes: files?.max_inline_bytes ?? 65536, linkTtlSeconds: files?.link_ttl_seconds ?? 3600 },
       syncWaitSeconds: raw.manager?.sync_wait_seconds ?? 60,
       kubernetes: {
         defaultTimeoutSeconds: kubernetes?.default_timeout_seconds ?? 3600,

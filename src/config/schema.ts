@@ -74,6 +74,21 @@ export const serverConfigSchema = {
             },
           },
         },
+        files: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Files that jobs produce (file outputs), given to clients by reference, by value or raw.',
+          properties: {
+            path: {
+              type: 'string',
+              minLength: 1,
+              description: 'Folder of the job files; relative paths are resolved against the folder of the configuration file. Default: job-files beside the local store (a temporary folder when the store is in memory).',
+            },
+            max_inline_bytes: { type: 'integer', minimum: 0, default: 65536, description: 'Largest file output returned by value inside a results document.' },
+            link_ttl_seconds: { type: 'integer', minimum: 1, maximum: 604800, default: 3600, description: 'How long a link to a file output (transmissionMode reference) stays valid.' },
+          },
+        },
         sync_wait_seconds: {
           type: 'integer',
           minimum: 1,

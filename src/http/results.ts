@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
-import type { JobResults } from '../jobs/manager.js';
+import type { FileResult, JobResults } from '../jobs/manager.js';
 import { mediaTypeOf } from '../jobs/manager.js';
 
 type Output = JobResults['outputs'][number];
 
 /**
  * Sends a job's results as the execute request asked: `document` gives the results JSON (output id
- * → value); `raw` gives one output in its own media type, or several as multipart/related.
+ * → value, or a link for an output asked by reference); `raw` gives one output in its own media type
+ * (a file streamed), or several as multipart/related.
  */
-export function sendResults(res: Response, { job, outputs }: JobResults): void {
+export async function sendResults(res: Response, { job, outputs }: JobResults): Promise<void> {
   if (job.response === 'document') {
     res.status(200).json(Object.fromEntries(outputs.map((output) => [output.id, inline(output)])));
     return;
@@ -20,17 +23,34 @@ export function sendResults(res: Response, { job, outputs }: JobResults): void {
   }
   if (outputs.length === 1) {
     const [output] = outputs as [Output];
-    res.status(200).type(mediaTypeOf(output.description)).send(encode(output));
+    res.status(200).type(mediaTypeOf(output.description));
+    if (!output.file) {
+      res.send(encode(output));
+      return;
+    }
+    res.set('Content-Length', String(output.file.size));
+    await send(res, await output.file.open());
     return;
   }
   const boundary = `results-${randomUUID()}`;
-  const parts = outputs.map((output) =>
-    [`--${boundary}`, `Content-ID: <${output.id}>`, `Content-Type: ${mediaTypeOf(output.description)}`, '', encode(output)].join('\r\n'),
-  );
-  res
-    .status(200)
-    .set('Content-Type', `multipart/related; boundary="${boundary}"; type="${mediaTypeOf(outputs[0]!.description)}"`)
-    .send(Buffer.from(`${parts.join('\r\n')}\r\n--${boundary}--\r\n`));
+  res.status(200).set('Content-Type', `multipart/related; boundary="${boundary}"; type="${mediaTypeOf(outputs[0]!.description)}"`);
+  await send(res, Readable.from(multipart(outputs, boundary)));
+}
+
+/** Once bytes are sent, a failure can only cut the response short; the client sees it end early. */
+async function send(res: Response, body: Readable): Promise<void> {
+  await pipeline(body, res).catch(() => res.destroy());
+}
+
+/** The parts of a multipart/related body, files streamed in turn. */
+async function* multipart(outputs: Output[], boundary: string): AsyncGenerator<Buffer | string> {
+  for (const output of outputs) {
+    yield [`--${boundary}`, `Content-ID: <${output.id}>`, `Content-Type: ${mediaTypeOf(output.description)}`, '', ''].join('\r\n');
+    if (output.file) yield* await output.file.open();
+    else yield encode(output);
+    yield '\r\n';
+  }
+  yield `--${boundary}--\r\n`;
 }
 
 /** A value in its media type: text as it is, everything else as JSON. */
@@ -42,11 +62,24 @@ function encode(output: Output): string {
 /**
  * In a results document plain values stand as they are; an object value is wrapped as a qualified
  * value, because the standard's inlineOrRefData reserves bare objects for links and qualified values.
+ * A file is a link (by reference), or its bytes as a qualified value: text as it is, binary in base64.
  */
 function inline(output: Output): unknown {
+  if (output.file) return inlineFile(output.file);
   const { value } = output;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     return { value, mediaType: mediaTypeOf(output.description) };
   }
   return value;
+}
+
+function inlineFile(file: FileResult): unknown {
+  if (!file.bytes) return { href: file.href, type: file.mediaType };
+  return isText(file.mediaType)
+    ? { value: file.bytes.toString('utf8'), mediaType: file.mediaType }
+    : { value: file.bytes.toString('base64'), mediaType: file.mediaType, encoding: 'base64' };
+}
+
+function isText(mediaType: string): boolean {
+  return /^text\/|[/+](json|xml)\b/.test(mediaType);
 }

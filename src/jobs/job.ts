@@ -1,3 +1,4 @@
+import type { StoredFile } from '../job-data/job-files.js';
 import type { JobOutputs } from '../processes/process.js';
 
 export type JobStatus = 'accepted' | 'running' | 'successful' | 'failed' | 'dismissed';
@@ -31,6 +32,8 @@ export interface JobRecord extends ResultsRequest {
   updated: number;
   progress?: number;
   results?: JobOutputs;
+  /** Outputs that are files (their bytes are in the job files store): output id → file. */
+  files?: Record<string, StoredFile>;
   /** The job's container logs can be read at /jobs/{id}/logs. */
   logs?: boolean;
 }

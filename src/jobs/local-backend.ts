@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { NotReady } from '../errors.js';
+import type { JobFiles } from '../job-data/job-files.js';
 import type { LocalProcess } from '../processes/process.js';
 import type { JobBackend, Submission } from './backend.js';
 import { isFinished, type JobRecord } from './job.js';
+import { mediaTypeOf } from './manager.js';
 import type { JobStore } from './store.js';
 
 export const INTERRUPTED_MESSAGE =
@@ -19,6 +21,7 @@ export class LocalJobBackend implements JobBackend {
 
   constructor(
     private readonly store: JobStore,
+    private readonly files: JobFiles,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
@@ -49,6 +52,7 @@ export class LocalJobBackend implements JobBackend {
     if (!job) return undefined;
     if (isFinished(job.status)) {
       this.store.delete(jobID);
+      await this.files.removeJob(jobID);
       this.logger.info({ jobId: jobID }, 'finished job removed');
       return { ...job, status: 'dismissed', message: job.status === 'dismissed' ? job.message : 'Dismissed and removed' };
     }
@@ -81,15 +85,22 @@ export class LocalJobBackend implements JobBackend {
     const controller = new AbortController();
     this.running.set(jobID, controller);
     const log = this.logger.child({ jobId: jobID, processId: process.description.id });
+    const files: NonNullable<JobRecord['files']> = {};
     try {
       const results = await process.run(inputs, {
         signal: controller.signal,
         reportProgress: (progress) => this.updateUnlessFinished(jobID, { progress: Math.round(progress) }),
+        writeOutputFile: async (outputId, body) => {
+          const output = process.description.outputs[outputId];
+          if (!output) throw new Error(`process '${process.description.id}' has no output '${outputId}'`);
+          files[outputId] = await this.files.writeOutput(jobID, outputId, body, mediaTypeOf(output));
+        },
       });
-      this.updateUnlessFinished(jobID, { status: 'successful', message: 'Finished', progress: 100, results, finished: this.clock.now() });
+      const produced = Object.keys(files).length ? { files } : {};
+      this.updateUnlessFinished(jobID, { status: 'successful', message: 'Finished', progress: 100, results, ...produced, finished: this.clock.now() });
       log.debug('job successful');
     } catch (error) {
-      if (controller.signal.aborted) return; // dismissed or shutting down: the record already says so
+      if (controller.signal.aborted) return void this.files.removeJob(jobID); // dismissed or shutting down: the record already says so
       log.warn({ err: error }, 'job failed');
       this.updateUnlessFinished(jobID, { status: 'failed', message: `Failed: ${(error as Error).message}`, finished: this.clock.now() });
     } finally {

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import type { Ajv, ValidateFunction } from 'ajv';
 import type { Clock } from '../clock.js';
@@ -8,11 +9,15 @@ import {
   JobFailed,
   LogsNotAvailable,
   NoSuchJob,
+  NotFound,
+  OutputTooLarge,
   ResultNotReady,
   SyncTimeout,
   TokenNotConfigured,
   Unauthorized,
 } from '../errors.js';
+import type { JobFiles, StoredFile } from '../job-data/job-files.js';
+import type { SignedLinks } from '../job-data/signed-links.js';
 import { executeRequestSchema, type ExecuteRequest, type OutputDescription } from '../ogc/schemas.js';
 import type { InputValidator } from '../processes/inputs.js';
 import type { Process } from '../processes/process.js';
@@ -46,10 +51,18 @@ export interface JobListPage {
   prev?: Cursor;
 }
 
+/** A file output as the results show it: an expiring link, its bytes when asked by value, or a stream. */
+export interface FileResult extends StoredFile {
+  href: string;
+  /** The whole file, when a results document asked for it by value (never more than maxInlineBytes). */
+  bytes?: Buffer;
+  open(): Promise<Readable>;
+}
+
 export interface JobResults {
   job: JobRecord;
   /** The requested outputs that the job produced, in the order the process declares them. */
-  outputs: Array<{ id: string; value: unknown; description: OutputDescription; request: OutputRequest }>;
+  outputs: Array<{ id: string; value?: unknown; file?: FileResult; description: OutputDescription; request: OutputRequest }>;
 }
 
 /**
@@ -66,8 +79,9 @@ export class JobManager {
     backends: JobBackend[],
     private readonly inputs: InputValidator,
     private readonly clock: Clock,
-    private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined },
+    private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined; maxInlineBytes: number },
     ajv: Ajv,
+    private readonly data: { files: JobFiles; links: SignedLinks },
   ) {
     this.backends = new Map(backends.map((backend) => [backend.name, backend]));
     for (const backend of backends) backend.subscribe((job) => this.waiters.notify(job));
@@ -157,11 +171,42 @@ export class JobManager {
     }
     const process = this.registry.get(job.processID);
     const produced = job.results ?? {};
+    const files = job.files ?? {};
     const requested = job.outputs ?? Object.fromEntries(Object.keys(process.description.outputs).map((id) => [id, {}]));
-    const outputs = Object.entries(process.description.outputs)
-      .filter(([id]) => id in requested && id in produced)
-      .map(([id, description]) => ({ id, value: produced[id], description, request: requested[id] ?? {} }));
+    const outputs: JobResults['outputs'] = [];
+    for (const [id, description] of Object.entries(process.description.outputs)) {
+      const request = requested[id];
+      if (!request) continue;
+      const file = files[id];
+      if (file) outputs.push({ id, file: await this.fileResult(job, id, file, request), description, request });
+      else if (id in produced) outputs.push({ id, value: produced[id], description, request });
+    }
     return { job, outputs };
+  }
+
+  /** The bytes of a file output behind a link from the results: checked, then streamed. */
+  async outputFile(jobID: string, outputId: string, expires: number, signature: string): Promise<{ file: StoredFile; stream: Readable }> {
+    this.data.links.check(jobID, outputId, expires, signature);
+    const file = (await this.getJob(jobID)).files?.[outputId];
+    const stream = file && (await this.data.files.openOutput(jobID, outputId));
+    if (!file || !stream) throw new NotFound(`Job ${jobID} has no output file '${outputId}' (any more).`);
+    return { file, stream };
+  }
+
+  private async fileResult(job: JobRecord, outputId: string, file: StoredFile, request: OutputRequest): Promise<FileResult> {
+    const open = async () => {
+      const stream = await this.data.files.openOutput(job.jobID, outputId);
+      if (!stream) throw new NotFound(`Job ${job.jobID} has no output file '${outputId}' (any more).`);
+      return stream;
+    };
+    const result: FileResult = { ...file, href: this.data.links.href(job.jobID, outputId), open };
+    if (job.response !== 'document' || request.transmissionMode === 'reference') return result;
+    if (file.size > this.options.maxInlineBytes) {
+      throw new OutputTooLarge(
+        `Output '${outputId}' is a file of ${file.size} bytes; results documents carry files of at most ${this.options.maxInlineBytes} bytes by value. Ask for it with "transmissionMode": "reference" (a link), or with "response": "raw". This job's file is at ${result.href}`,
+      );
+    }
+    return { ...result, bytes: await buffer(await open()) };
   }
 
   /** A container log of the job: live while its pod exists, then the archived copy. */

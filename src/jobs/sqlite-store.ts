@@ -17,9 +17,10 @@ interface Row {
   response: 'raw' | 'document';
   outputs: string | null;
   results: string | null;
+  files: string | null;
 }
 
-const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results'] as const;
+const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results', 'files'] as const;
 
 /** The embedded job store: one SQLite file, so local job records survive a restart. */
 export function openSqliteJobStore(path: string): JobStore {
@@ -31,10 +32,12 @@ export function openSqliteJobStore(path: string): JobStore {
     CREATE TABLE IF NOT EXISTS jobs (
       job_id TEXT PRIMARY KEY, process_id TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
       created INTEGER NOT NULL, started INTEGER, finished INTEGER, updated INTEGER NOT NULL,
-      progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT
+      progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT, files TEXT
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS jobs_newest_first ON jobs (created DESC, job_id DESC);
   `);
+  // A store made before file outputs existed gets their column.
+  if (!(db.pragma('table_info(jobs)') as Array<{ name: string }>).some((column) => column.name === 'files')) db.exec('ALTER TABLE jobs ADD COLUMN files TEXT');
   const insert = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
   const select = db.prepare<[string], Row>('SELECT * FROM jobs WHERE job_id = ?');
   const remove = db.prepare<[string]>('DELETE FROM jobs WHERE job_id = ?');
@@ -110,7 +113,7 @@ function keyOf(column: (typeof columns)[number]): keyof JobRecord {
   const keys: Record<(typeof columns)[number], keyof JobRecord> = {
     job_id: 'jobID', process_id: 'processID', status: 'status', message: 'message', created: 'created',
     started: 'started', finished: 'finished', updated: 'updated', progress: 'progress', response: 'response',
-    outputs: 'outputs', results: 'results',
+    outputs: 'outputs', results: 'results', files: 'files',
   };
   return keys[column];
 }
@@ -129,6 +132,7 @@ function toRow(job: JobRecord): Row {
     response: job.response,
     outputs: job.outputs === undefined ? null : JSON.stringify(job.outputs),
     results: job.results === undefined ? null : JSON.stringify(job.results),
+    files: job.files === undefined ? null : JSON.stringify(job.files),
   };
 }
 
@@ -147,5 +151,6 @@ function fromRow(row: Row): JobRecord {
   if (row.progress !== null) job.progress = row.progress;
   if (row.outputs !== null) job.outputs = JSON.parse(row.outputs) as JobRecord['outputs'];
   if (row.results !== null) job.results = JSON.parse(row.results) as JobRecord['results'];
+  if (row.files !== null) job.files = JSON.parse(row.files) as JobRecord['files'];
   return job;
 }

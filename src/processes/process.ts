@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { InputDescription, OutputDescription } from '../ogc/schemas.js';
 
 export type JobControlOption = 'sync-execute' | 'async-execute' | 'dismiss';
@@ -30,6 +31,11 @@ export interface RunContext {
   /** Aborted when the job is dismissed or the server shuts down. */
   signal: AbortSignal;
   reportProgress(percent: number): void;
+  /**
+   * Stores a file as the output `outputId` (in the media type its description declares), for outputs
+   * too large or too binary to be values: clients get it by reference, by value or raw.
+   */
+  writeOutputFile(outputId: string, body: Readable | Uint8Array | string): Promise<void>;
 }
 
 /** A process that runs inside the server (echo, hello-world). */

@@ -1,6 +1,7 @@
 import type { Process } from './process.js';
 import { echoProcess } from '../../processes/echo.js';
 import { helloWorldProcess } from '../../processes/hello-world.js';
+import { wordFrequenciesProcess } from '../../processes/word-frequencies.js';
 
 /** A kind of process that server-config.yaml can declare under `processor: {name: ...}`. */
 export interface ProcessorType {
@@ -20,6 +21,7 @@ const noOptions = {
 export const localProcessorTypes: ProcessorType[] = [
   { name: 'Echo', optionsSchema: noOptions, create: (id) => echoProcess(id) },
   { name: 'HelloWorld', optionsSchema: noOptions, create: (id) => helloWorldProcess(id) },
+  { name: 'WordFrequencies', optionsSchema: noOptions, create: (id) => wordFrequenciesProcess(id) },
 ];
 
 export function findProcessorType(types: ProcessorType[], name: string): ProcessorType | undefined {

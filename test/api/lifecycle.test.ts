@@ -124,7 +124,7 @@ describe('without a cluster', () => {
     const server = await startTestServer({ configYaml: shipped, dir, env: { HOME: dir } });
     try {
       const list = await server.client.get('/processes');
-      assert.deepEqual(list.body.processes.map((p: { id: string }) => p.id), ['echo', 'hello-world']);
+      assert.deepEqual(list.body.processes.map((p: { id: string }) => p.id), ['echo', 'hello-world', 'word-frequencies']);
     } finally {
       await server.stop();
     }

@@ -86,7 +86,7 @@ describe('configuration: server-config.yaml', () => {
     ['a port out of range', `server:\n  bind:\n    port: 70000\n${minimal}`, /:3 \/server\/bind\/port: must be <= 65535/],
     ['an unknown key', `server: {colour: blue}\n${minimal}`, /\/server\/colour: is not a known property/],
     ['a missing section', 'server: {}\n', /\/resources: is required/],
-    ['an unknown processor', 'resources:\n  x: {type: process, processor: {name: Nope}}\n', /:2 \/resources\/x\/processor\/name: unknown processor 'Nope'; known: Echo, HelloWorld, GenericImageProcessor/],
+    ['an unknown processor', 'resources:\n  x: {type: process, processor: {name: Nope}}\n', /:2 \/resources\/x\/processor\/name: unknown processor 'Nope'; known: Echo, HelloWorld, WordFrequencies, GenericImageProcessor/],
     ['an option the processor does not take', 'resources:\n  x:\n    type: process\n    processor: {name: Echo, image: busybox}\n', /process 'x'.*:4 \/resources\/x\/processor\/image: is not a known property/s],
     ['a bad resource type', 'resources:\n  x: {type: collection, processor: {name: Echo}}\n', /\/resources\/x\/type: must be one of "process"/],
     ['a bad process id', 'resources:\n  "no spaces": {type: process, processor: {name: Echo}}\n', /resources/],
@@ -114,7 +114,7 @@ describe('configuration: server-config.yaml', () => {
 
   it('accepts the shipped server-config.yaml, its Kubernetes examples included', () => {
     const config = loadConfig(resolve('server-config.yaml'), {}, processorTypes);
-    assert.deepEqual(config.resources.map((r) => r.id), ['echo', 'hello-world', 'hello-world-k8s', 'generic-example']);
+    assert.deepEqual(config.resources.map((r) => r.id), ['echo', 'hello-world', 'word-frequencies', 'hello-world-k8s', 'generic-example']);
   });
 
   it('names the process and the field of a bad GenericImageProcessor option', () => {

@@ -40,7 +40,7 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
 
   router.route('/jobs/:jobId/results').get(async (req, res) => {
     parseNone(req.query);
-    sendResults(res, await jobs.results(req.params.jobId));
+    await sendResults(res, await jobs.results(req.params.jobId));
   }).all(onlyMethods('GET'));
 
   router.route('/jobs/:jobId/logs').get(async (req, res) => {

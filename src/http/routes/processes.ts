@@ -43,7 +43,7 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
       return;
     }
     res.set('Link', `<${location}>; rel="monitor"`);
-    sendResults(res, await jobs.results(execution.job.jobID));
+    await sendResults(res, await jobs.results(execution.job.jobID));
   }).all(onlyMethods('POST'));
 
   return router;
