@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { JOB_STATUSES, type Cursor, type JobQuery, type JobRecord } from '../../src/jobs/job.js';
 import { createMemoryJobStore } from '../../src/jobs/memory-store.js';
 import { openSqliteJobStore } from '../../src/jobs/sqlite-store.js';
@@ -63,11 +67,28 @@ describe('job stores: SQLite and in-memory answer every query alike', () => {
   });
 
   it('round-trips every field of a job', () => {
-    const job: JobRecord = { jobID: 'full', processID: 'echo', status: 'successful', message: 'm', created: 1, started: 2, finished: 3, updated: 4, progress: 100, response: 'document', outputs: { a: { transmissionMode: 'value' } }, results: { a: [1, { b: null }] } };
+    const job: JobRecord = { jobID: 'full', processID: 'echo', status: 'successful', message: 'm', created: 1, started: 2, finished: 3, updated: 4, progress: 100, response: 'document', outputs: { a: { transmissionMode: 'value' } }, results: { a: [1, { b: null }] }, files: { f: { mediaType: 'text/csv', size: 12 } } };
     sqlite.insert(job);
     assert.deepEqual(sqlite.get('full'), job);
     assert.deepEqual(sqlite.update('full', { message: 'n', progress: 50 }), { ...job, message: 'n', progress: 50 });
     assert.equal(sqlite.delete('full'), true);
     assert.equal(sqlite.get('full'), undefined);
+  });
+
+  it('opens a store written before file outputs existed, and keeps its jobs', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'old-store-')), 'jobs.sqlite');
+    const old = new Database(file);
+    old.exec(`CREATE TABLE jobs (job_id TEXT PRIMARY KEY, process_id TEXT NOT NULL, status TEXT NOT NULL, message TEXT, created INTEGER NOT NULL,
+      started INTEGER, finished INTEGER, updated INTEGER NOT NULL, progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT) WITHOUT ROWID`);
+    old.prepare("INSERT INTO jobs (job_id, process_id, status, created, updated, response) VALUES ('old', 'echo', 'successful', 1, 2, 'raw')").run();
+    old.close();
+    const store = openSqliteJobStore(file);
+    try {
+      assert.deepEqual(store.get('old'), { jobID: 'old', processID: 'echo', status: 'successful', created: 1, updated: 2, response: 'raw' });
+      store.update('old', { files: { f: { mediaType: 'text/plain', size: 1 } } });
+      assert.deepEqual(store.get('old')?.files, { f: { mediaType: 'text/plain', size: 1 } });
+    } finally {
+      store.close();
+    }
   });
 });
