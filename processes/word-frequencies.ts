@@ -1,4 +1,7 @@
+import { text as readText } from 'node:stream/consumers';
 import type { LocalProcess } from '../src/processes/process.js';
+
+const MAX_TEXT_BYTES = 10 * 1024 * 1024;
 
 /**
  * Counts the words of a text and returns the counts as a CSV file (most frequent first), with a
@@ -18,7 +21,7 @@ export function wordFrequenciesProcess(id = 'word-frequencies'): LocalProcess {
       inputs: {
         text: {
           title: 'Text',
-          description: 'The text to count the words of.',
+          description: `The text to count the words of (a text/plain file of at most ${MAX_TEXT_BYTES} bytes): the text itself, {"value": ..., "mediaType": "text/plain"} (plain or "encoding": "base64"), or {"href": "https://..."}.`,
           minOccurs: 1,
           maxOccurs: 1,
           schema: { type: 'string', contentMediaType: 'text/plain' },
@@ -37,9 +40,11 @@ export function wordFrequenciesProcess(id = 'word-frequencies'): LocalProcess {
         },
       },
     },
-    async run({ text }, { writeOutputFile }) {
+    fileInputs: { text: { mediaTypes: ['text/plain'], maxBytes: MAX_TEXT_BYTES, required: true } },
+    async run(_inputs, { openInputFile, writeOutputFile }) {
+      const text = await readText(await openInputFile('text'));
       const counts = new Map<string, number>();
-      for (const word of String(text).toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
+      for (const word of text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
       const rows = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
       await writeOutputFile('frequencies', `word,count\n${rows.map(([word, count]) => `${word},${count}\n`).join('')}`);
       return { summary: { words: rows.reduce((sum, [, count]) => sum + count, 0), distinct: rows.length } };

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
 import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
+import { FileInputs } from './job-data/file-inputs.js';
 import { DiskJobFiles } from './job-data/job-files.js';
 import { linkKey, SignedLinks } from './job-data/signed-links.js';
 import type { JobBackend } from './jobs/backend.js';
@@ -90,7 +91,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     clock,
     { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN, maxInlineBytes: files.maxInlineBytes },
     ajv,
-    { files: jobFiles, links },
+    { files: jobFiles, links, inputs: new FileInputs(jobFiles, files.href, files.href.timeoutSeconds * 1000) },
   );
   return {
     config,

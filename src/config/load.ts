@@ -47,7 +47,7 @@ export interface ServerConfig {
   manager: {
     localStorePath: string;
     /** Job files: where they are kept (undefined: a temporary folder), how large an inline one may be, how long links last. */
-    files: { path?: string; maxInlineBytes: number; linkTtlSeconds: number };
+    files: { path?: string; maxInlineBytes: number; linkTtlSeconds: number; href: { allowedHosts: string[]; allowPrivateNetworks: boolean; timeoutSeconds: number } };
     syncWaitSeconds: number;
     kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
     /** Set when the log finalizer controller is on; its bucket comes from the environment. */
@@ -128,7 +128,16 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
     },
     manager: {
       localStorePath: storePath === ':memory:' ? storePath : resolved(storePath),
-      files: { ...(filesPath ? { path: filesPath } : {}), maxInlineBytes: files?.max_inline_bytes ?? 65536, linkTtlSeconds: files?.link_ttl_seconds ?? 3600 },
+      files: {
+        ...(filesPath ? { path: filesPath } : {}),
+        maxInlineBytes: files?.max_inline_bytes ?? 65536,
+        linkTtlSeconds: files?.link_ttl_seconds ?? 3600,
+        href: {
+          allowedHosts: [...(files?.href?.allowed_hosts ?? [])],
+          allowPrivateNetworks: files?.href?.allow_private_networks ?? false,
+          timeoutSeconds: files?.href?.timeout_seconds ?? 30,
+        },
+      },
       syncWaitSeconds: raw.manager?.sync_wait_seconds ?? 60,
       kubernetes: {
         defaultTimeoutSeconds: kubernetes?.default_timeout_seconds ?? 3600,

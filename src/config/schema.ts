@@ -87,6 +87,17 @@ export const serverConfigSchema = {
             },
             max_inline_bytes: { type: 'integer', minimum: 0, default: 65536, description: 'Largest file output returned by value inside a results document.' },
             link_ttl_seconds: { type: 'integer', minimum: 1, maximum: 604800, default: 3600, description: 'How long a link to a file output (transmissionMode reference) stays valid.' },
+            href: {
+              type: 'object',
+              additionalProperties: false,
+              default: {},
+              description: 'File inputs given by reference ({"href": ...}): where the server fetches them from.',
+              properties: {
+                allowed_hosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'When not empty, the only hosts fetched from.' },
+                allow_private_networks: { type: 'boolean', default: false, description: 'Fetch from loopback and private addresses too. Link-local and metadata addresses are never fetched from.' },
+                timeout_seconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30, description: 'Longest wait for a connection, the headers, or the next bytes.' },
+              },
+            },
           },
         },
         sync_wait_seconds: {

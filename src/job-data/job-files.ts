@@ -1,21 +1,31 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-/** What the server knows of a file a job produced; its bytes stay in the JobFiles store. */
+/** What the server knows of a job's file; its bytes stay in the JobFiles store. */
 export interface StoredFile {
   mediaType: string;
   size: number;
 }
 
-/** Where the files of jobs are kept: `<job>/outputs/<output id>`, removed with the job. */
+/** A job's input files (given by the client) and output files (produced by the job). */
+export type FileArea = 'inputs' | 'outputs';
+
+/** A file was larger than its limit; nothing of it is kept. */
+export class FileTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`larger than ${limit} bytes`);
+  }
+}
+
+/** Where the files of jobs are kept: `<job>/<area>/<name>`, removed with the job. */
 export interface JobFiles {
-  /** Stores (or replaces) one output file of a job, streaming the body. */
-  writeOutput(jobID: string, outputId: string, body: Readable | Uint8Array | string, mediaType: string): Promise<StoredFile>;
-  /** The bytes of an output file, or undefined if there is none. */
-  openOutput(jobID: string, outputId: string): Promise<Readable | undefined>;
+  /** Stores (or replaces) one file of a job, streaming the body; FileTooLarge past `maxBytes`. */
+  write(jobID: string, area: FileArea, name: string, body: Readable | Uint8Array | string, mediaType: string, maxBytes?: number): Promise<StoredFile>;
+  /** The bytes of a file, or undefined if there is none. */
+  open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined>;
   /** Removes every file of the job. */
   removeJob(jobID: string): Promise<void>;
 }
@@ -27,16 +37,28 @@ const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export class DiskJobFiles implements JobFiles {
   constructor(private readonly root: string) {}
 
-  async writeOutput(jobID: string, outputId: string, body: Readable | Uint8Array | string, mediaType: string): Promise<StoredFile> {
-    const path = this.outputPath(jobID, outputId);
+  async write(jobID: string, area: FileArea, name: string, body: Readable | Uint8Array | string, mediaType: string, maxBytes = Infinity): Promise<StoredFile> {
+    const path = this.path(jobID, area, name);
     if (!path) throw new Error(`not a job id: ${jobID}`);
-    await mkdir(join(this.root, jobID, 'outputs'), { recursive: true });
-    await pipeline(typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body, createWriteStream(path));
+    await mkdir(join(this.root, jobID, area), { recursive: true });
+    let size = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        size += chunk.length;
+        done(size > maxBytes ? new FileTooLarge(maxBytes) : null, chunk);
+      },
+    });
+    try {
+      await pipeline(typeof body === 'string' || body instanceof Uint8Array ? Readable.from([body]) : body, counted, createWriteStream(path));
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
     return { mediaType, size: (await stat(path)).size };
   }
 
-  async openOutput(jobID: string, outputId: string): Promise<Readable | undefined> {
-    const path = this.outputPath(jobID, outputId);
+  async open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined> {
+    const path = this.path(jobID, area, name);
     if (!path) return undefined;
     const stream = createReadStream(path);
     return new Promise((resolve, reject) => {
@@ -49,8 +71,8 @@ export class DiskJobFiles implements JobFiles {
     if (JOB_ID.test(jobID)) await rm(join(this.root, jobID), { recursive: true, force: true });
   }
 
-  /** Output ids are any string: encoded, so none can climb out of the job's folder. */
-  private outputPath(jobID: string, outputId: string): string | undefined {
-    return JOB_ID.test(jobID) ? join(this.root, jobID, 'outputs', encodeURIComponent(outputId).replace(/\./g, '%2E')) : undefined;
+  /** Names are any string (input and output ids): encoded, so none can climb out of the job's folder. */
+  private path(jobID: string, area: FileArea, name: string): string | undefined {
+    return JOB_ID.test(jobID) ? join(this.root, jobID, area, encodeURIComponent(name).replace(/\./g, '%2E')) : undefined;
   }
 }

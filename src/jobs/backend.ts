@@ -12,6 +12,8 @@ export interface LogRequest {
 }
 
 export interface Submission extends ResultsRequest {
+  /** Chosen before the job exists, so its input files can be stored under it first. */
+  jobID: string;
   process: Process;
   /** Validated inputs, with secrets already removed where the process asked for that. */
   inputs: Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { NotReady } from '../errors.js';
@@ -29,9 +29,9 @@ export class LocalJobBackend implements JobBackend {
     if (interrupted > 0) logger.warn({ interrupted }, 'jobs left unfinished by the previous run are now failed');
   }
 
-  async submit({ process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs }: Submission): Promise<JobRecord> {
     const now = this.clock.now();
-    const job: JobRecord = { jobID: randomUUID(), processID: process.description.id, status: 'accepted', message: 'Accepted', created: now, updated: now, progress: 0, response };
+    const job: JobRecord = { jobID, processID: process.description.id, status: 'accepted', message: 'Accepted', created: now, updated: now, progress: 0, response };
     if (outputs) job.outputs = outputs;
     this.store.insert(job);
     this.emit(job);
@@ -93,8 +93,9 @@ export class LocalJobBackend implements JobBackend {
         writeOutputFile: async (outputId, body) => {
           const output = process.description.outputs[outputId];
           if (!output) throw new Error(`process '${process.description.id}' has no output '${outputId}'`);
-          files[outputId] = await this.files.writeOutput(jobID, outputId, body, mediaTypeOf(output));
+          files[outputId] = await this.files.write(jobID, 'outputs', outputId, body, mediaTypeOf(output));
         },
+        openInputFile: async (inputId) => (await this.files.open(jobID, 'inputs', inputId)) ?? Readable.from([]),
       });
       const produced = Object.keys(files).length ? { files } : {};
       this.updateUnlessFinished(jobID, { status: 'successful', message: 'Finished', progress: 100, results, ...produced, finished: this.clock.now() });

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { buffer } from 'node:stream/consumers';
 import type { Readable } from 'node:stream';
 import type { Ajv, ValidateFunction } from 'ajv';
@@ -16,6 +16,7 @@ import {
   TokenNotConfigured,
   Unauthorized,
 } from '../errors.js';
+import type { FileInputs } from '../job-data/file-inputs.js';
 import type { JobFiles, StoredFile } from '../job-data/job-files.js';
 import type { SignedLinks } from '../job-data/signed-links.js';
 import { executeRequestSchema, type ExecuteRequest, type OutputDescription } from '../ogc/schemas.js';
@@ -81,7 +82,7 @@ export class JobManager {
     private readonly clock: Clock,
     private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined; maxInlineBytes: number },
     ajv: Ajv,
-    private readonly data: { files: JobFiles; links: SignedLinks },
+    private readonly data: { files: JobFiles; links: SignedLinks; inputs: FileInputs },
   ) {
     this.backends = new Map(backends.map((backend) => [backend.name, backend]));
     for (const backend of backends) backend.subscribe((job) => this.waiters.notify(job));
@@ -99,7 +100,8 @@ export class JobManager {
     const request = this.checkRequest(process, body);
     const given = (request.inputs ?? {}) as Record<string, unknown>;
     if (process.requiresToken) this.checkToken(processId, given[TOKEN_INPUT]);
-    const inputs = this.inputs.validate(process.description, given);
+    const fileInputs = process.fileInputs ?? {};
+    const inputs = this.inputs.validate(process.description, given, new Set(Object.keys(fileInputs)));
     delete inputs[TOKEN_INPUT]; // checked; it must not be stored, injected or logged
     const { jobControlOptions } = process.description;
     const allowsSync = jobControlOptions.includes('sync-execute');
@@ -114,8 +116,14 @@ export class JobManager {
       preferenceApplied.push(`wait=${waitSeconds}`);
     }
 
-    const submission = { process, inputs, response: request.response ?? 'raw', ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}) };
-    const job = await this.backendOf(process).submit(submission);
+    const jobID = randomUUID();
+    // The job's input files are stored first: a bad one refuses the execution before the job exists.
+    Object.assign(inputs, await this.data.inputs.store(jobID, fileInputs, given));
+    const submission = { jobID, process, inputs, response: request.response ?? 'raw', ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}) };
+    const job = await this.backendOf(process).submit(submission).catch(async (error: unknown) => {
+      await this.data.files.removeJob(jobID);
+      throw error;
+    });
     if (async) return { mode: 'async', job, preferenceApplied };
 
     const finished = await this.waiters.wait(job.jobID, waitSeconds * 1000, () => this.backendOf(process).get(job.jobID));
@@ -188,14 +196,14 @@ export class JobManager {
   async outputFile(jobID: string, outputId: string, expires: number, signature: string): Promise<{ file: StoredFile; stream: Readable }> {
     this.data.links.check(jobID, outputId, expires, signature);
     const file = (await this.getJob(jobID)).files?.[outputId];
-    const stream = file && (await this.data.files.openOutput(jobID, outputId));
+    const stream = file && (await this.data.files.open(jobID, 'outputs', outputId));
     if (!file || !stream) throw new NotFound(`Job ${jobID} has no output file '${outputId}' (any more).`);
     return { file, stream };
   }
 
   private async fileResult(job: JobRecord, outputId: string, file: StoredFile, request: OutputRequest): Promise<FileResult> {
     const open = async () => {
-      const stream = await this.data.files.openOutput(job.jobID, outputId);
+      const stream = await this.data.files.open(job.jobID, 'outputs', outputId);
       if (!stream) throw new NotFound(`Job ${job.jobID} has no output file '${outputId}' (any more).`);
       return stream;
     };
@@ -239,7 +247,7 @@ export class JobManager {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.backends.values()].map((backend) => backend.close()));
+    await Promise.all([...[...this.backends.values()].map((backend) => backend.close()), this.data.inputs.close()]);
   }
 
   /** Compares in constant time; a missing, wrong or unconfigured token creates nothing. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -98,13 +97,12 @@ export class KubernetesJobBackend implements JobBackend {
     this.resync.unref();
   }
 
-  async submit({ process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs }: Submission): Promise<JobRecord> {
     if (!isImageProcess(process)) throw new Error(`process '${process.description.id}' is not an image process`);
     const inputsBytes = Buffer.byteLength(JSON.stringify(inputs));
     if (inputsBytes > this.options.maxInputsBytes) {
       throw new PayloadTooLarge(`The inputs take ${inputsBytes} bytes as JSON; jobs of process '${process.description.id}' accept at most ${this.options.maxInputsBytes} (pass larger data by reference, e.g. a URL).`);
     }
-    const jobID = randomUUID();
     const body = buildJob(process.spec, { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now() }, this.options.defaults);
     let created: V1Job;
     let refusal: string | undefined;

@@ -31,7 +31,8 @@ export class InputValidator {
     this.compiled.set(process.id, inputs);
   }
 
-  validate(process: ProcessDescription, given: Record<string, unknown>): Record<string, unknown> {
+  /** Checks the inputs; those named in `files` are file inputs, checked as they are stored (FileInputs). */
+  validate(process: ProcessDescription, given: Record<string, unknown>, files: ReadonlySet<string> = new Set()): Record<string, unknown> {
     const inputs = this.compiled.get(process.id);
     if (!inputs) throw new Error(`process '${process.id}' was not registered with the input validator`);
     const problems: InputProblem[] = [];
@@ -44,6 +45,7 @@ export class InputValidator {
       }
     }
     for (const [id, input] of inputs) {
+      if (files.has(id)) continue;
       const value = given[id];
       if (value === undefined) {
         if (input.minOccurs > 0) problems.push({ input: id, problem: 'is required' });

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { FileInputSpec } from '../job-data/file-inputs.js';
 import type { InputDescription, OutputDescription } from '../ogc/schemas.js';
 
 export type JobControlOption = 'sync-execute' | 'async-execute' | 'dismiss';
@@ -22,6 +23,8 @@ export interface Process {
   readonly backend: string;
   /** Executions must carry the input `token` equal to K8S_MANAGER_API_TOKEN (it never reaches the job). */
   readonly requiresToken?: boolean;
+  /** Inputs taken as files (stored before the job exists, given to it as files): input id → what it accepts. */
+  readonly fileInputs?: Record<string, FileInputSpec>;
 }
 
 /** Outputs a job produced: output id → value. */
@@ -36,6 +39,8 @@ export interface RunContext {
    * too large or too binary to be values: clients get it by reference, by value or raw.
    */
   writeOutputFile(outputId: string, body: Readable | Uint8Array | string): Promise<void>;
+  /** The bytes of a file input (the input's value is then its media type and size). */
+  openInputFile(inputId: string): Promise<Readable>;
 }
 
 /** A process that runs inside the server (echo, hello-world). */

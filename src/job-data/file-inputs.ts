@@ -1,0 +1,126 @@
+import { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { InvalidInputs, PayloadTooLarge, type InputProblem } from '../errors.js';
+import { FileTooLarge, type JobFiles, type StoredFile } from './job-files.js';
+import { guardedLookup, urlRefusal, type HrefPolicy } from './href-guard.js';
+
+/** An input that a process takes as a file: the media types it accepts and its largest size. */
+export interface FileInputSpec {
+  mediaTypes: string[];
+  maxBytes: number;
+  required: boolean;
+}
+
+/** A problem with one file input, reported with its name; nothing of the job is kept. */
+class InputRefused extends Error {
+  constructor(
+    readonly input: string,
+    readonly problem: string,
+    readonly tooLarge = false,
+  ) {
+    super(problem);
+  }
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Stores the file inputs of an execution before its job exists, each given as text, as a qualified
+ * value (`{"value", "mediaType", "encoding": "base64"}`) or by reference (`{"href", "type"}`, fetched
+ * under the HrefPolicy). Media types and sizes are checked on the way in; any problem removes what was
+ * stored and is reported naming the input.
+ */
+export class FileInputs {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly files: JobFiles,
+    private readonly policy: HrefPolicy,
+    timeoutMs: number,
+  ) {
+    this.agent = new Agent({ connect: { lookup: guardedLookup(policy), timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  }
+
+  async store(jobID: string, specs: Record<string, FileInputSpec>, given: Record<string, unknown>): Promise<Record<string, StoredFile>> {
+    const stored: Record<string, StoredFile> = {};
+    try {
+      for (const [name, spec] of Object.entries(specs)) {
+        const value = given[name];
+        if (value === undefined) {
+          if (spec.required) throw new InputRefused(name, 'is required');
+          continue;
+        }
+        stored[name] = await this.storeOne(jobID, name, spec, value);
+      }
+      return stored;
+    } catch (error) {
+      await this.files.removeJob(jobID);
+      if (!(error instanceof InputRefused)) throw error;
+      const problem: InputProblem = { input: error.input, problem: error.problem };
+      throw error.tooLarge ? new PayloadTooLarge(`input '${error.input}': ${error.problem}`) : new InvalidInputs([problem]);
+    }
+  }
+
+  private async storeOne(jobID: string, name: string, spec: FileInputSpec, value: unknown): Promise<StoredFile> {
+    const accepted = (mediaType: string) => {
+      const bare = mediaType.split(';')[0]!.trim().toLowerCase();
+      if (!spec.mediaTypes.includes(bare)) throw new InputRefused(name, `has media type ${bare}; this input takes ${spec.mediaTypes.join(', ')}`);
+      return bare;
+    };
+    const write = async (body: Readable | Buffer, mediaType: string) => {
+      try {
+        return await this.files.write(jobID, 'inputs', name, body, mediaType, spec.maxBytes);
+      } catch (error) {
+        if (error instanceof FileTooLarge) throw new InputRefused(name, `is larger than its limit of ${spec.maxBytes} bytes`, true);
+        throw error;
+      }
+    };
+    if (typeof value === 'string') {
+      const text = spec.mediaTypes.find((type) => type.startsWith('text/'));
+      if (!text) throw new InputRefused(name, `is a file of ${spec.mediaTypes.join(' or ')}: give it as {"value": ..., "mediaType": ..., "encoding": "base64"} or {"href": ...}`);
+      return write(Buffer.from(value), text);
+    }
+    if (isObject(value) && typeof value.href === 'string') return this.fetch(name, value.href, typeof value.type === 'string' ? accepted(value.type) : undefined, accepted, write);
+    if (isObject(value) && typeof value.value === 'string') {
+      const mediaType = accepted(typeof value.mediaType === 'string' ? value.mediaType : spec.mediaTypes[0]!);
+      if (value.encoding === undefined || value.encoding === 'utf-8' || value.encoding === 'utf8') return write(Buffer.from(value.value), mediaType);
+      if (value.encoding !== 'base64') throw new InputRefused(name, `has encoding '${String(value.encoding)}'; file values are plain text or "base64"`);
+      const compact = value.value.replace(/\s+/g, '');
+      if (!BASE64.test(compact)) throw new InputRefused(name, 'is not valid base64');
+      return write(Buffer.from(compact, 'base64'), mediaType);
+    }
+    throw new InputRefused(name, 'is a file input: give text, {"value": ..., "mediaType": ..., "encoding": "base64"}, or {"href": ..., "type": ...}');
+  }
+
+  /** Fetches a reference under the policy: no redirects, the size limit while streaming, the media type checked. */
+  private async fetch(name: string, href: string, declared: string | undefined, accepted: (mediaType: string) => string, write: (body: Readable, mediaType: string) => Promise<StoredFile>): Promise<StoredFile> {
+    let url: URL;
+    try {
+      url = new URL(href);
+    } catch {
+      throw new InputRefused(name, `href '${href.slice(0, 200)}' is not a URL`);
+    }
+    const refusal = urlRefusal(url, this.policy);
+    if (refusal) throw new InputRefused(name, `href ${url.origin} is not fetched: ${refusal}`);
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(url, { dispatcher: this.agent, headers: { accept: declared ?? '*/*' } }); // undici follows no redirect
+    } catch (error) {
+      const cause = (error as { code?: string; message?: string });
+      throw new InputRefused(name, `href ${url.origin}${url.pathname} could not be fetched: ${cause.message ?? String(error)}`);
+    }
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      const redirect = response.statusCode >= 300 && response.statusCode < 400 ? ' (redirects are not followed)' : '';
+      throw new InputRefused(name, `href ${url.origin}${url.pathname} answered ${response.statusCode}${redirect}`);
+    }
+    const contentType = response.headers['content-type'];
+    const mediaType = typeof contentType === 'string' ? accepted(contentType) : (declared ?? accepted('application/octet-stream'));
+    return write(Readable.from(response.body), mediaType);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}

@@ -1,0 +1,61 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+
+/** Which hosts a job input given by reference (`href`) may be fetched from. */
+export interface HrefPolicy {
+  /** When not empty, only these host names (or IP literals) are fetched from. */
+  allowedHosts: string[];
+  /** Loopback and private ranges (RFC 1918, unique-local, CGNAT): off unless the operator allows them. */
+  allowPrivateNetworks: boolean;
+}
+
+/** Never fetched from, whatever the policy: link-local (cloud metadata lives there), unspecified, multicast. */
+const forbidden = new BlockList();
+forbidden.addSubnet('0.0.0.0', 8, 'ipv4');
+forbidden.addSubnet('169.254.0.0', 16, 'ipv4');
+forbidden.addSubnet('224.0.0.0', 3, 'ipv4');
+forbidden.addAddress('100.100.100.200', 'ipv4'); // a cloud metadata address outside link-local
+forbidden.addAddress('::', 'ipv6');
+forbidden.addSubnet('fe80::', 10, 'ipv6');
+forbidden.addSubnet('ff00::', 8, 'ipv6');
+forbidden.addAddress('fd00:ec2::254', 'ipv6'); // the IPv6 form of a cloud metadata address
+
+const privateRanges = new BlockList();
+for (const [network, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10]] as const) privateRanges.addSubnet(network, prefix, 'ipv4');
+privateRanges.addAddress('::1', 'ipv6');
+privateRanges.addSubnet('fc00::', 7, 'ipv6');
+
+/** Why the address may not be fetched from, or undefined when it may. */
+export function addressRefusal(address: string, policy: HrefPolicy): string | undefined {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]; // an IPv4 address written as IPv6
+  const ip = mapped ?? address;
+  const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+  if (forbidden.check(ip, family)) return `${address} is a link-local, metadata, multicast or unspecified address`;
+  if (!policy.allowPrivateNetworks && privateRanges.check(ip, family)) return `${address} is a loopback or private address (manager.files.href.allow_private_networks is off)`;
+  return undefined;
+}
+
+/** Why the URL may not be fetched, before any connection; undefined when it may (its addresses are checked on connect). */
+export function urlRefusal(url: URL, policy: HrefPolicy): string | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `only http and https references are fetched, not ${url.protocol}`;
+  if (url.username || url.password) return 'references with credentials in the URL are not fetched';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (policy.allowedHosts.length > 0 && !policy.allowedHosts.includes(host)) return `host ${host} is not one of manager.files.href.allowed_hosts`;
+  return isIP(host) ? addressRefusal(host, policy) : undefined;
+}
+
+/**
+ * A DNS lookup for the connection itself that refuses forbidden addresses: the address checked is the
+ * address connected to, so a name that resolves differently a second time (DNS rebinding) gains nothing.
+ */
+export function guardedLookup(policy: HrefPolicy): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, '', 0);
+      const refused = addresses.map((a) => addressRefusal(a.address, policy)).find(Boolean);
+      if (refused) return callback(Object.assign(new Error(`${hostname} resolves to ${refused}`), { code: 'EREFUSED_ADDRESS' }), '', 0);
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+}
