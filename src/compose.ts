@@ -10,6 +10,7 @@ import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
 import { FileInputs } from './job-data/file-inputs.js';
 import { DiskJobFiles } from './job-data/job-files.js';
+import { S3JobFiles } from './job-data/s3-job-files.js';
 import { linkKey, SignedLinks } from './job-data/signed-links.js';
 import type { JobBackend } from './jobs/backend.js';
 import { LocalJobBackend } from './jobs/local-backend.js';
@@ -45,8 +46,10 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   let processes: Process[] = config.resources.map((resource) => resource.processorType.create(resource.id, resource.options, { configDir: dirname(config.file) }));
   const { files } = config.manager;
   // With no folder configured (a store in memory), files live as long as the server: a temporary folder.
-  const filesPath = files.path ?? mkdtempSync(join(tmpdir(), 'ogcapi-job-files-'));
-  const jobFiles = new DiskJobFiles(filesPath);
+  const jobFiles = files.bucket ? new S3JobFiles(files.bucket) : new DiskJobFiles(files.path ?? mkdtempSync(join(tmpdir(), 'ogcapi-job-files-')));
+  if (files.bucket && !env.K8S_MANAGER_LINK_KEY) {
+    logger.warn('job files are in a data bucket, but K8S_MANAGER_LINK_KEY is not set: links to them work only through this replica');
+  }
   const links = new SignedLinks(linkKey(env, files.path && join(files.path, '.link-key')), clock, files.linkTtlSeconds, config.server.url);
   const backends: JobBackend[] = [
     new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), jobFiles, clock, logger),

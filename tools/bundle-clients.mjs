@@ -2,7 +2,7 @@
 // of its packages that it re-exports (docs/decisions/0013-bundled-clients.md).
 import { build } from 'esbuild';
 
-const CLIENTS = ['kubernetes/client-node.js', 'log-archive/s3-client.js'];
+const CLIENTS = ['kubernetes/client-node.js', 's3/client.js'];
 
 await Promise.all(
   CLIENTS.map((client) => {

@@ -47,7 +47,14 @@ export interface ServerConfig {
   manager: {
     localStorePath: string;
     /** Job files: where they are kept (undefined: a temporary folder), how large an inline one may be, how long links last. */
-    files: { path?: string; maxInlineBytes: number; linkTtlSeconds: number; href: { allowedHosts: string[]; allowPrivateNetworks: boolean; timeoutSeconds: number } };
+    files: {
+      path?: string;
+      /** Job files in S3 instead of on local disk (K8S_MANAGER_DATA_BUCKET_*): what replicas and pods share. */
+      bucket?: BucketConfig;
+      maxInlineBytes: number;
+      linkTtlSeconds: number;
+      href: { allowedHosts: string[]; allowPrivateNetworks: boolean; timeoutSeconds: number };
+    };
     syncWaitSeconds: number;
     kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
     /** Set when the log finalizer controller is on; its bucket comes from the environment. */
@@ -112,6 +119,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
   const port = env.PORT !== undefined && env.PORT !== '' ? parsePort(env.PORT) : (server.bind?.port ?? 5000);
   const storePath = raw.manager?.local_store?.path ?? 'data/jobs.sqlite';
   const files = raw.manager?.files;
+  const dataBucket = dataBucketFromEnv(env);
   const resolved = (path: string) => (isAbsolute(path) ? path : resolve(dirname(file), path));
   const filesPath = files?.path !== undefined ? resolved(files.path) : storePath === ':memory:' ? undefined : join(dirname(resolved(storePath)), 'job-files');
   const kubernetes = raw.manager?.kubernetes;
@@ -130,6 +138,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       localStorePath: storePath === ':memory:' ? storePath : resolved(storePath),
       files: {
         ...(filesPath ? { path: filesPath } : {}),
+        ...(dataBucket ? { bucket: dataBucket } : {}),
         maxInlineBytes: files?.max_inline_bytes ?? 65536,
         linkTtlSeconds: files?.link_ttl_seconds ?? 3600,
         href: {
@@ -174,31 +183,48 @@ function locate(file: string, document: Document, lines: LineCounter, pointer: s
 
 /** The archive settings; a missing bucket variable is a start-up error that names it (never a silent "off"). */
 function logArchiveConfig(file: NonNullable<NonNullable<ServerConfigFile['manager']>['log_archive']>, env: NodeJS.ProcessEnv): LogArchiveConfig {
-  const variable = (name: string, required: boolean): string => {
-    const key = `${BUCKET_VARIABLE_PREFIX}${name}`;
-    const value = env[key];
-    if (required && !value) {
-      throw new ConfigError(`manager.finalizer_controller is true, but the environment variable ${key} is ${value === undefined ? 'not set' : 'empty'}: the log archive needs ENDPOINT, KEY, SECRET, NAME and PATH_PREFIX.`);
-    }
-    return value ?? '';
-  };
-  const endpoint = variable('ENDPOINT', true);
-  if (!/^https?:\/\/[^/]/.test(endpoint)) {
-    throw new ConfigError(`${BUCKET_VARIABLE_PREFIX}ENDPOINT must be an http(s) URL, not '${endpoint}'.`);
-  }
-  const prefix = variable('PATH_PREFIX', env[`${BUCKET_VARIABLE_PREFIX}PATH_PREFIX`] === undefined);
   return {
-    bucket: {
-      endpoint,
-      accessKeyId: variable('KEY', true),
-      secretAccessKey: variable('SECRET', true),
-      bucket: variable('NAME', true),
-      pathPrefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`,
-      region: variable('REGION', false) || 'us-east-1',
-    },
+    bucket: bucketFromEnv(env, BUCKET_VARIABLE_PREFIX, 'manager.finalizer_controller is true, but', 'the log archive'),
     runInServer: file.run_in_server ?? true,
     leaseDurationSeconds: file.lease_duration_seconds ?? 15,
     maxRetrySeconds: file.max_retry_seconds ?? 60,
     resyncSeconds: file.resync_seconds ?? 60,
   };
+}
+
+/**
+ * A bucket named by the environment variables `<prefix>ENDPOINT`, `KEY`, `SECRET`, `NAME`, `PATH_PREFIX`
+ * (and optionally `REGION`); a missing one stops the start, naming it.
+ */
+function bucketFromEnv(env: NodeJS.ProcessEnv, prefix: string, because: string, user: string): BucketConfig {
+  const variable = (name: string, required: boolean): string => {
+    const key = `${prefix}${name}`;
+    const value = env[key];
+    if (required && !value) {
+      throw new ConfigError(`${because} the environment variable ${key} is ${value === undefined ? 'not set' : 'empty'}: ${user} needs ENDPOINT, KEY, SECRET, NAME and PATH_PREFIX.`);
+    }
+    return value ?? '';
+  };
+  const endpoint = variable('ENDPOINT', true);
+  if (!/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new ConfigError(`${prefix}ENDPOINT must be an http(s) URL, not '${endpoint}'.`);
+  }
+  const pathPrefix = variable('PATH_PREFIX', env[`${prefix}PATH_PREFIX`] === undefined);
+  return {
+    endpoint,
+    accessKeyId: variable('KEY', true),
+    secretAccessKey: variable('SECRET', true),
+    bucket: variable('NAME', true),
+    pathPrefix: pathPrefix === '' || pathPrefix.endsWith('/') ? pathPrefix : `${pathPrefix}/`,
+    region: variable('REGION', false) || 'us-east-1',
+  };
+}
+
+const DATA_BUCKET_VARIABLE_PREFIX = 'K8S_MANAGER_DATA_BUCKET_';
+
+/** The data bucket for job files, when any K8S_MANAGER_DATA_BUCKET_* variable is set (then all must be). */
+function dataBucketFromEnv(env: NodeJS.ProcessEnv): BucketConfig | undefined {
+  const given = Object.keys(env).filter((key) => key.startsWith(DATA_BUCKET_VARIABLE_PREFIX) && env[key] !== undefined);
+  if (given.length === 0) return undefined;
+  return bucketFromEnv(env, DATA_BUCKET_VARIABLE_PREFIX, `${given[0]} is set, so job files go to a data bucket, but`, 'the data bucket');
 }

@@ -28,6 +28,7 @@ export interface JobFiles {
   open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined>;
   /** Removes every file of the job. */
   removeJob(jobID: string): Promise<void>;
+  close(): void;
 }
 
 /** Job ids are UUIDs the server made; anything else (a crafted path) names no file. */
@@ -69,6 +70,10 @@ export class DiskJobFiles implements JobFiles {
 
   async removeJob(jobID: string): Promise<void> {
     if (JOB_ID.test(jobID)) await rm(join(this.root, jobID), { recursive: true, force: true });
+  }
+
+  close(): void {
+    // nothing held open between calls
   }
 
   /** Names are any string (input and output ids): encoded, so none can climb out of the job's folder. */

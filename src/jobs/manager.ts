@@ -248,6 +248,7 @@ export class JobManager {
 
   async close(): Promise<void> {
     await Promise.all([...[...this.backends.values()].map((backend) => backend.close()), this.data.inputs.close()]);
+    this.data.files.close();
   }
 
   /** Compares in constant time; a missing, wrong or unconfigured token creates nothing. */

@@ -1,15 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from './s3-client.js';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '../s3/client.js';
+import { s3ClientFor, uploadStream } from '../s3/streams.js';
 
 /** Where archived logs are kept. An interface so that tests of the controller's logic need no S3. */
 export interface LogBucket {
@@ -32,22 +24,6 @@ export function logKey(prefix: string, jobID: string, podName: string, container
   return `${jobLogPrefix(prefix, jobID)}${podName}/${container}.log`;
 }
 
-// Multipart parts of 5 MiB, S3's smallest (decision 0014).
-const PART_SIZE = 5 * 1024 * 1024;
-
-/** A client for S3 or any S3-compatible server: path-style URLs, checksums only where the API requires them. */
-export function s3ClientFor(server: Pick<BucketConfig, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>, options: { maxAttempts?: number } = {}): S3Client {
-  return new S3Client({
-    endpoint: server.endpoint,
-    region: server.region,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...options,
-  });
-}
-
 const LOG_TYPE = 'text/plain; charset=utf-8';
 
 /** S3 or any S3-compatible server (path-style URLs, checksums only where the API requires them). */
@@ -59,54 +35,9 @@ export class S3LogBucket implements LogBucket {
     this.client = s3ClientFor(config, { maxAttempts: 2 });
   }
 
-  /**
-   * Streams the body through two buffers of a part's size, reused for every part (one fills while the
-   * other uploads): an upload holds 10 MiB, whatever the log size (decision 0014). A log that fits in one
-   * part is one PutObject; a larger one a multipart upload, aborted on failure so no incomplete upload stays.
-   */
+  /** Streams the body into the object (decision 0014: an upload holds 10 MiB, whatever the log size). */
   async write(key: string, body: Readable, signal?: AbortSignal): Promise<number> {
-    const object = { Bucket: this.config.bucket, Key: key };
-    const options = signal ? { abortSignal: signal } : {};
-    const buffers = [Buffer.allocUnsafe(PART_SIZE), Buffer.allocUnsafe(PART_SIZE)];
-    let part = buffers[0]!;
-    let filled = 0;
-    let bytes = 0;
-    let uploadId: string | undefined;
-    const parts: Array<Promise<{ ETag: string; PartNumber: number }>> = [];
-    /** Starts uploading the full buffer and switches to the other one, once its own upload is done. */
-    const sendPart = async () => {
-      uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ ...object, ContentType: LOG_TYPE }), options)).UploadId!;
-      const PartNumber = parts.length + 1;
-      const sent = this.client.send(new UploadPartCommand({ ...object, UploadId: uploadId, PartNumber, Body: part.subarray(0, filled) }), options);
-      parts.push(sent.then(({ ETag }) => ({ ETag: ETag!, PartNumber })));
-      sent.catch(() => undefined); // awaited below
-      if (parts.length > 1) await parts.at(-2); // the other buffer is free once its part is stored
-      part = buffers[PartNumber % 2]!;
-      filled = 0;
-    };
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        for (let offset = 0; offset < chunk.length; ) {
-          const copied = chunk.copy(part, filled, offset);
-          filled += copied;
-          offset += copied;
-          if (filled === PART_SIZE) await sendPart();
-        }
-      }
-      if (uploadId === undefined) {
-        await this.client.send(new PutObjectCommand({ ...object, ContentType: LOG_TYPE, Body: part.subarray(0, filled) }), options);
-        return bytes;
-      }
-      if (filled > 0) await sendPart();
-      const Parts = await Promise.all(parts);
-      await this.client.send(new CompleteMultipartUploadCommand({ ...object, UploadId: uploadId, MultipartUpload: { Parts } }), options);
-      return bytes;
-    } catch (error) {
-      await Promise.allSettled(parts);
-      if (uploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ ...object, UploadId: uploadId })).catch(() => undefined);
-      throw error;
-    }
+    return uploadStream(this.client, { Bucket: this.config.bucket, Key: key, ContentType: LOG_TYPE }, body, signal ? { signal } : {});
   }
 
   async read(key: string): Promise<Readable | undefined> {

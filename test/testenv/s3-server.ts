@@ -1,5 +1,5 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3ClientFor } from '../../src/log-archive/bucket.js';
+import { s3ClientFor } from '../../src/s3/streams.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -11,7 +11,7 @@ import { repoRoot } from '../support/paths.js';
 /** Each bundled module, the packages only it imports, and a name its bundle must keep and one it must leave out. */
 const CLIENTS = [
   { module: 'src/kubernetes/client-node.ts', packages: '@kubernetes/client-node', used: 'BatchV1Api', unused: 'AppsV1Api' },
-  { module: 'src/log-archive/s3-client.ts', packages: '@aws-sdk/', used: 'ListObjectsV2Command', unused: 'PutBucketPolicyCommand' },
+  { module: 'src/s3/client.ts', packages: '@aws-sdk/', used: 'ListObjectsV2Command', unused: 'PutBucketPolicyCommand' },
 ];
 // A static import, a dynamic one, or esbuild's require of a package left outside the bundle (not the
 // package names that the SDK's error messages quote).

@@ -26,6 +26,24 @@ describe('configuration: server-config.yaml', () => {
     assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
   });
 
+  describe('data bucket for job files (K8S_MANAGER_DATA_BUCKET_*)', () => {
+    const full = {
+      K8S_MANAGER_DATA_BUCKET_ENDPOINT: 'https://s3.example.test',
+      K8S_MANAGER_DATA_BUCKET_KEY: 'key',
+      K8S_MANAGER_DATA_BUCKET_SECRET: 'secret',
+      K8S_MANAGER_DATA_BUCKET_NAME: 'job-data',
+      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: 'ogc',
+    };
+    it('keeps job files on disk when no variable is set, and in the bucket when all are', () => {
+      assert.equal(load(minimal).load().manager.files.bucket, undefined);
+      assert.deepEqual(load(minimal, full).load().manager.files.bucket, { endpoint: 'https://s3.example.test', accessKeyId: 'key', secretAccessKey: 'secret', bucket: 'job-data', pathPrefix: 'ogc/', region: 'us-east-1' });
+    });
+    it('refuses to start when one of them is missing, naming it and never showing the secret', () => {
+      const { K8S_MANAGER_DATA_BUCKET_ENDPOINT: _endpoint, ...withoutEndpoint } = full;
+      assert.throws(() => load(minimal, withoutEndpoint).load(), (error: Error) => error instanceof ConfigError && /K8S_MANAGER_DATA_BUCKET_ENDPOINT is not set/.test(error.message) && !error.message.includes('secret'));
+    });
+  });
+
   describe('log archive (manager.finalizer_controller)', () => {
     const archiveOn = `manager: {finalizer_controller: true, log_archive: {lease_duration_seconds: 5}}\n${minimal}`;
     const bucket = {

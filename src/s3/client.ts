@@ -1,11 +1,13 @@
-// The parts of the AWS SDK the log archive uses, and the only module of src/ that imports it. The build
+// The parts of the AWS SDK the server uses (log archive, job files), and the only module of src/ that imports it. The build
 // bundles this module in place with what it reaches and nothing else, as it does the Kubernetes client
 // (decision 0013): about 10 MB less memory than loading the SDK's packages.
 export {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,

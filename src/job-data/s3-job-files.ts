@@ -1,0 +1,52 @@
+import { Readable } from 'node:stream';
+import type { BucketConfig } from '../config/load.js';
+import { GetObjectCommand, type S3Client } from '../s3/client.js';
+import { ObjectTooLarge, removePrefix, s3ClientFor, uploadStream } from '../s3/streams.js';
+import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './job-files.js';
+
+/**
+ * Job files in the data bucket, `<prefix><job>/<area>/<name>`: shared by every replica (and, for
+ * image processes, by the job's pod). The bucket stays private: clients reach a file through the
+ * server's signed link, which streams it.
+ */
+export class S3JobFiles implements JobFiles {
+  private readonly client: S3Client;
+
+  constructor(private readonly config: BucketConfig) {
+    this.client = s3ClientFor(config);
+  }
+
+  async write(jobID: string, area: FileArea, name: string, body: Readable | Uint8Array | string, mediaType: string, maxBytes?: number): Promise<StoredFile> {
+    const stream = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
+    try {
+      const size = await uploadStream(this.client, { Bucket: this.config.bucket, Key: this.key(jobID, area, name), ContentType: mediaType }, stream, maxBytes === undefined ? {} : { maxBytes });
+      return { mediaType, size };
+    } catch (error) {
+      if (error instanceof ObjectTooLarge) throw new FileTooLarge(error.limit);
+      throw error;
+    }
+  }
+
+  async open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) }));
+      return object.Body as Readable;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async removeJob(jobID: string): Promise<void> {
+    await removePrefix(this.client, this.config.bucket, `${this.config.pathPrefix}${jobID}/`);
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  /** Names are any string (input and output ids): encoded, so each is one key segment. */
+  private key(jobID: string, area: FileArea, name: string): string {
+    return `${this.config.pathPrefix}${jobID}/${area}/${encodeURIComponent(name)}`;
+  }
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { eventually, startTestServer, type TestServer } from '../support/server.js';
+import { loadTestEnvironment } from '../testenv/connect.js';
+import { s3Client, type S3Connection } from '../testenv/s3-server.js';
+
+const TEXT = 'The cat and the hat. The end!';
+const CSV = 'word,count\nthe,3\nand,1\ncat,1\nend,1\nhat,1\n';
+
+describe('job files in the data bucket (versitygw): stored under the job\'s prefix, removed with the job, nothing left by a refused input', function () {
+  this.timeout(60_000);
+  let s3: S3Connection;
+  let bucket: S3Client;
+  let prefix: string;
+  let big: Server;
+  let bigUrl: string;
+  const servers: TestServer[] = [];
+
+  const dataBucket = (pathPrefix: string) => ({
+    K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
+    K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
+    K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
+    K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
+    K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: pathPrefix,
+    K8S_MANAGER_DATA_BUCKET_REGION: s3.region,
+  });
+  const replica = async (pathPrefix = prefix) => {
+    const server = await startTestServer({
+      env: dataBucket(pathPrefix),
+      configYaml: `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
+manager:
+  local_store: {path: ':memory:'}
+  files: {href: {allow_private_networks: true}}
+resources:
+  word-frequencies: {type: process, processor: {name: WordFrequencies}}
+`,
+    });
+    servers.push(server);
+    return server;
+  };
+  const objectsOf = async (jobID: string) =>
+    ((await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}${jobID}/` }))).Contents ?? []).map((o) => o.Key!.slice(`${prefix}${jobID}/`.length)).sort();
+  const unfinishedUploads = async (under: string) => ((await bucket.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: under }))).Uploads ?? []).length;
+
+  before(async () => {
+    s3 = loadTestEnvironment().s3;
+    bucket = s3Client(s3);
+    prefix = `job-data-${Date.now()}/`;
+    // 11 MiB of text: past the input's 10 MiB limit, and more than two multipart parts
+    big = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end(Buffer.alloc(11 * 1024 * 1024, 'a'));
+    });
+    await new Promise<void>((resolve) => big.listen(0, '127.0.0.1', resolve));
+    bigUrl = `http://127.0.0.1:${(big.address() as { port: number }).port}/big.txt`;
+  });
+  after(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    big?.close();
+    bucket?.destroy();
+  });
+
+  it('keeps a job\'s input and output files under <prefix><job>/ with their media types, and serves the output through its link', async () => {
+    const server = await replica();
+    const res = await server.client.execute('word-frequencies', { inputs: { text: TEXT }, response: 'document', outputs: { frequencies: { transmissionMode: 'reference' } } });
+    assert.equal(res.status, 200, res.text);
+    const href = new URL(res.body.frequencies.href);
+    const jobID = href.pathname.split('/')[2]!;
+    assert.deepEqual(await objectsOf(jobID), ['inputs/text', 'outputs/frequencies']);
+    const stored = await bucket.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}${jobID}/outputs/frequencies` }));
+    assert.equal(stored.ContentType, 'text/csv');
+    assert.equal(await stored.Body!.transformToString(), CSV);
+    const served = await server.client.raw().get(`${href.pathname}${href.search}`);
+    assert.match(served.headers['content-type']!, /^text\/csv/);
+    assert.equal(served.text, CSV);
+  });
+
+  it('refuses an input past its limit while streaming it to the bucket (413), and leaves no object and no unfinished upload', async () => {
+    const own = `${prefix}refused/`;
+    const server = await replica(own);
+    const res = await server.client.execute('word-frequencies', { inputs: { text: { href: bigUrl } } });
+    assert.equal(res.status, 413, res.text);
+    assert.match(res.body.detail, /input 'text'.*larger than its limit/);
+    assert.equal((await server.client.get('/jobs')).body.numberMatched, 0, 'no job');
+    assert.deepEqual((await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: own }))).Contents ?? [], [], 'no object');
+    assert.equal(await unfinishedUploads(own), 0, 'the multipart upload was aborted');
+  });
+
+  it('removes a dismissed job\'s objects, unfinished multipart uploads included', async () => {
+    const server = await replica();
+    const created = await server.client.execute('word-frequencies', { inputs: { text: TEXT } }, { Prefer: 'respond-async' });
+    const jobID = created.body.jobID as string;
+    await eventually(async () => (await server.client.get(`/jobs/${jobID}`)).body.status, (s) => s === 'successful');
+    const Key = `${prefix}${jobID}/outputs/partial`;
+    const { UploadId } = await bucket.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+    await bucket.send(new UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: Buffer.alloc(1024) }));
+    assert.equal(await unfinishedUploads(`${prefix}${jobID}/`), 1);
+    assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 200);
+    assert.deepEqual(await objectsOf(jobID), []);
+    assert.equal(await unfinishedUploads(`${prefix}${jobID}/`), 0);
+  });
+});
