@@ -6,6 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
+import { ConfigError } from './errors.js';
 import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
 import { FileInputs } from './job-data/file-inputs.js';
@@ -63,8 +64,20 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
       const { kubernetes, logArchive: archive } = config.manager;
       // One S3 client for the logs endpoint and the controller alike.
       const bucket = archive ? new S3LogBucket(archive.bucket) : undefined;
+      const withFiles = imageProcesses.filter((process) => Object.keys(process.spec.fileInputs).length + Object.keys(process.spec.fileOutputs).length > 0).map((p) => p.description.id);
+      if (withFiles.length > 0 && !(jobFiles instanceof S3JobFiles && kubernetes.stager)) {
+        throw new ConfigError(
+          `process${withFiles.length > 1 ? 'es' : ''} ${withFiles.map((id) => `'${id}'`).join(', ')} ${withFiles.length > 1 ? 'take or return' : 'takes or returns'} files, which their pods stage through a data bucket: set the K8S_MANAGER_DATA_BUCKET_* variables and manager.kubernetes.stager.image (this server's image).`,
+        );
+      }
       const backend = new KubernetesJobBackend(cluster, logger.child({ backend: 'kubernetes' }), clock, {
-        defaults: { timeoutSeconds: kubernetes.defaultTimeoutSeconds, ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished, archiveLogs: archive !== undefined },
+        defaults: {
+          timeoutSeconds: kubernetes.defaultTimeoutSeconds,
+          ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished,
+          archiveLogs: archive !== undefined,
+          ...(kubernetes.stager ? { stager: kubernetes.stager } : {}),
+        },
+        ...(jobFiles instanceof S3JobFiles ? { files: jobFiles } : {}),
         stuckGraceSeconds: kubernetes.stuckGraceSeconds,
         maxInputsBytes: kubernetes.maxInputsBytes,
         resyncSeconds: kubernetes.resyncSeconds,

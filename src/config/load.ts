@@ -56,7 +56,15 @@ export interface ServerConfig {
       href: { allowedHosts: string[]; allowPrivateNetworks: boolean; timeoutSeconds: number };
     };
     syncWaitSeconds: number;
-    kubernetes: { defaultTimeoutSeconds: number; defaultTtlSecondsAfterFinished: number; stuckGraceSeconds: number; maxInputsBytes: number; resyncSeconds: number };
+    kubernetes: {
+      defaultTimeoutSeconds: number;
+      defaultTtlSecondsAfterFinished: number;
+      stuckGraceSeconds: number;
+      maxInputsBytes: number;
+      resyncSeconds: number;
+      /** The image of the staging containers, for processes with files. */
+      stager?: { image: string; imagePullPolicy?: string };
+    };
     /** Set when the log finalizer controller is on; its bucket comes from the environment. */
     logArchive?: LogArchiveConfig;
   };
@@ -154,6 +162,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         stuckGraceSeconds: kubernetes?.stuck_grace_seconds ?? 300,
         maxInputsBytes: kubernetes?.max_inputs_bytes ?? 65536,
         resyncSeconds: kubernetes?.resync_seconds ?? 30,
+        ...(kubernetes?.stager ? { stager: { image: kubernetes.stager.image, ...(kubernetes.stager.image_pull_policy ? { imagePullPolicy: kubernetes.stager.image_pull_policy } : {}) } } : {}),
       },
       ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),
     },

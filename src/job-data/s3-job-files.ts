@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
-import { GetObjectCommand, type S3Client } from '../s3/client.js';
+import { GetObjectCommand, getSignedUrl, HeadObjectCommand, PutObjectCommand, type S3Client } from '../s3/client.js';
 import { ObjectTooLarge, removePrefix, s3ClientFor, uploadStream } from '../s3/streams.js';
 import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './job-files.js';
 
@@ -35,6 +35,27 @@ export class S3JobFiles implements JobFiles {
       if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;
     }
+  }
+
+  /** The size and media type of a stored file, or undefined if there is none (e.g. what a job's pod left). */
+  async stat(jobID: string, area: FileArea, name: string): Promise<StoredFile | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) }));
+      return { mediaType: head.ContentType ?? 'application/octet-stream', size: head.ContentLength ?? 0 };
+    } catch (error) {
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * A URL that lets its holder, and nobody else, read one file of a job (`get`) or write it with the
+   * given media type (`put`) until it expires: what a job's staging containers get instead of credentials.
+   */
+  presign(jobID: string, area: FileArea, name: string, access: { get: true } | { put: string }, expiresInSeconds: number): Promise<string> {
+    const object = { Bucket: this.config.bucket, Key: this.key(jobID, area, name) };
+    const command = 'put' in access ? new PutObjectCommand({ ...object, ContentType: access.put }) : new GetObjectCommand(object);
+    return getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
   }
 
   async removeJob(jobID: string): Promise<void> {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { ConfigError } from '../errors.js';
+import type { FileInputSpec } from '../job-data/file-inputs.js';
 import { TOKEN_INPUT } from '../jobs/manager.js';
 import type { InputDescription } from '../ogc/schemas.js';
 import type { Process, ProcessDescription } from '../processes/process.js';
@@ -44,6 +45,11 @@ export interface ImageProcessSpec {
   containerSecurityContext?: V1SecurityContext;
   /** With the hardened container default: the root file system is read-only (scratch stays writable). */
   readOnlyRootFilesystem: boolean;
+  /** File inputs, staged into /inputs (docs/decisions/0016-file-staging-in-pods.md). */
+  fileInputs: Record<string, FileInputSpec>;
+  /** File outputs the container leaves in /outputs: output id → media type. */
+  fileOutputs: Record<string, string>;
+  hostNetwork: boolean;
   timeoutSeconds?: number;
   retries: number;
   ttlSecondsAfterFinished?: number;
@@ -79,7 +85,22 @@ export const genericImageProcessorType: ProcessorType = {
     const options = raw as ImageProcessOptions;
     const requiresToken = options.check_auth ?? true;
     const { metadata } = options;
+    const spec = specOf(processId, options, configDir);
     const inputs: Record<string, InputDescription> = { ...(metadata.inputs as Record<string, InputDescription> | undefined) };
+    const outputs = { ...(metadata.outputs as ProcessDescription['outputs'] | undefined) };
+    for (const [id, file] of Object.entries(options.files?.inputs ?? {})) {
+      const types = file.media_types.map((contentMediaType) => ({ type: 'string', contentMediaType }));
+      inputs[id] = {
+        title: file.title ?? id,
+        description: `${file.description ? `${file.description} ` : ''}A file of at most ${file.max_bytes} bytes: the text, {"value": ..., "mediaType": ..., "encoding": "base64"}, or {"href": ...}. The container finds it at /inputs/${id}.`,
+        minOccurs: file.required === false ? 0 : 1,
+        maxOccurs: 1,
+        schema: types.length === 1 ? types[0]! : { oneOf: types },
+      };
+    }
+    for (const [id, file] of Object.entries(options.files?.outputs ?? {})) {
+      outputs[id] = { title: file.title ?? id, ...(file.description ? { description: file.description } : {}), schema: { type: 'string', contentMediaType: file.media_type } };
+    }
     if (requiresToken) inputs[TOKEN_INPUT] = tokenInput;
     const description: ProcessDescription = {
       id: processId,
@@ -88,11 +109,17 @@ export const genericImageProcessorType: ProcessorType = {
       ...(metadata.description ? { description: metadata.description } : {}),
       ...(metadata.keywords ? { keywords: [...metadata.keywords] } : {}),
       jobControlOptions: metadata.jobControlOptions ? [...metadata.jobControlOptions] : ['sync-execute', 'async-execute', 'dismiss'],
-      outputTransmission: ['value'],
+      outputTransmission: Object.keys(spec.fileOutputs).length ? ['value', 'reference'] : ['value'],
       inputs,
-      outputs: { ...(metadata.outputs as ProcessDescription['outputs'] | undefined) },
+      outputs,
     };
-    const image: ImageProcess = { backend: 'kubernetes', description, requiresToken, spec: specOf(processId, options, configDir) };
+    const image: ImageProcess = {
+      backend: 'kubernetes',
+      description,
+      requiresToken,
+      spec,
+      ...(Object.keys(spec.fileInputs).length ? { fileInputs: spec.fileInputs } : {}),
+    };
     return image;
   },
 };
@@ -125,6 +152,11 @@ function specOf(processId: string, options: ImageProcessOptions, configDir: stri
     volumes: (options.storage ?? []).map(toVolume),
     automountServiceAccountToken: options.automount_service_account_token ?? false,
     readOnlyRootFilesystem: options.read_only_root_filesystem ?? true,
+    fileInputs: Object.fromEntries(
+      Object.entries(options.files?.inputs ?? {}).map(([id, file]) => [id, { mediaTypes: [...file.media_types], maxBytes: file.max_bytes, required: file.required ?? true }]),
+    ),
+    fileOutputs: Object.fromEntries(Object.entries(options.files?.outputs ?? {}).map(([id, file]) => [id, file.media_type])),
+    hostNetwork: options.host_network ?? false,
     initContainers: (options.init_containers ?? []) as V1Container[],
     retries: options.retries ?? 0,
     labels: { ...options.labels },

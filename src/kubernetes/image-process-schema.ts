@@ -96,6 +96,44 @@ export const processMetadataSchema = {
   },
 } as const;
 
+/** A file name under /inputs or /outputs: one path segment. */
+const fileId = { type: 'string', pattern: '^(?!\\.{1,2}$)[A-Za-z0-9._-]+$', maxLength: 200 } as const;
+const mediaType = { type: 'string', pattern: '^[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+$' } as const;
+
+/** File inputs and outputs, staged through the data bucket (docs/decisions/0016-file-staging-in-pods.md). */
+const filesOption = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    inputs: {
+      type: 'object',
+      propertyNames: fileId,
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['media_types', 'max_bytes'],
+        properties: {
+          title: { type: 'string' },
+          description: { type: 'string' },
+          media_types: { type: 'array', minItems: 1, items: mediaType },
+          max_bytes: { type: 'integer', minimum: 1 },
+          required: { type: 'boolean', default: true },
+        },
+      },
+    },
+    outputs: {
+      type: 'object',
+      propertyNames: fileId,
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['media_type'],
+        properties: { title: { type: 'string' }, description: { type: 'string' }, media_type: mediaType },
+      },
+    },
+  },
+} as const;
+
 export const imageProcessOptionsSchema = {
   type: 'object',
   additionalProperties: false,
@@ -143,6 +181,8 @@ export const imageProcessOptionsSchema = {
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
     check_auth: { type: 'boolean', default: true },
+    files: { ...filesOption, description: 'File inputs (under /inputs) and outputs (under /outputs), staged through the data bucket.' },
+    host_network: { type: 'boolean', default: false, description: 'Run the pod in the node\'s network namespace (refused by the baseline and restricted Pod Security levels).' },
     mimetype: { type: 'string', description: 'Accepted from pygeoapi configurations; outputs carry their media types.' },
   },
   oneOf: [{ required: ['image'] }, { required: ['default_image'] }],

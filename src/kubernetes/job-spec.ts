@@ -1,5 +1,6 @@
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from './client-node.js';
 import type { ResultsRequest } from '../jobs/job.js';
+import { INPUTS_DIR, OUTPUTS_DIR, STAGE_PLAN_VARIABLE, type StagePlan } from '../staging/stage.js';
 import type { ImageProcessSpec } from './generic-image.js';
 import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY } from './labels.js';
 
@@ -9,7 +10,14 @@ export interface JobDefaults {
   ttlSecondsAfterFinished: number;
   /** Log archiving is on: every pod carries LOG_FINALIZER. */
   archiveLogs: boolean;
+  /** The image that stages file inputs and outputs (the server's own); needed by processes with files. */
+  stager?: { image: string; imagePullPolicy?: string };
 }
+
+/** Where the staging program is in the server's image (Dockerfile: WORKDIR /app). */
+const STAGE_PROGRAM = '/app/dist/src/staging/stage.js';
+/** Time the sidecar has to send the outputs once the main container has ended. */
+const STAGE_OUT_GRACE_SECONDS = 600;
 
 /** When a process sets no resources: enough for a small tool, bounded so one job cannot take a node. */
 export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '1Gi' } };
@@ -33,9 +41,11 @@ const SCRATCH_VOLUME = 'k8s-manager-scratch';
 export interface JobRequest extends ResultsRequest {
   jobID: string;
   processID: string;
-  /** Validated inputs, token removed. */
+  /** Validated inputs, token removed; a file input is its StoredFile (the container gets its path). */
   inputs: Record<string, unknown>;
   created: number;
+  /** Presigned URLs of the job's files, for a process with file inputs or outputs. */
+  staging?: StagePlan;
 }
 
 const SECRET_LOOKING = /secret|password|passwd|token|key|credential/i;
@@ -63,10 +73,14 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
   const scratch = spec.volumes.some((volume) => volume.mountPath === SCRATCH_PATH) ? undefined : { name: SCRATCH_VOLUME, mountPath: SCRATCH_PATH };
   if (scratch) mounts.push(scratch);
   const home: V1EnvVar[] = spec.env.some((variable) => variable.name === 'HOME') ? [] : [{ name: 'HOME', value: SCRATCH_PATH }];
+  const staging = stagingOf(spec, request, defaults, containerSecurity);
+  mounts.push(...staging.mainMounts);
+  // A file input reaches the container as the path of its file.
+  const inputs = Object.fromEntries(Object.entries(request.inputs).map(([id, value]) => [id, id in spec.fileInputs ? `${INPUTS_DIR}/${id}` : value]));
   const main: V1Container = {
     name: MAIN_CONTAINER,
     image: spec.image,
-    env: [...home, ...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(request.inputs) }],
+    env: [...home, ...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) }],
     resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: containerSecurity,
     // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB). A
@@ -91,7 +105,8 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
       annotations: {
         ...spec.annotations,
         [ANNOTATIONS.created]: new Date(request.created).toISOString(),
-        [ANNOTATIONS.inputs]: JSON.stringify(maskedInputs(request.inputs)),
+        [ANNOTATIONS.inputs]: JSON.stringify(maskedInputs(inputs)),
+        ...(Object.keys(spec.fileOutputs).length ? { [ANNOTATIONS.fileOutputs]: JSON.stringify(spec.fileOutputs) } : {}),
         [ANNOTATIONS.resultsRequest]: JSON.stringify(resultsRequest),
       },
     },
@@ -107,17 +122,19 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
           automountServiceAccountToken: spec.automountServiceAccountToken,
           securityContext: spec.podSecurityContext ?? HARDENED_POD_SECURITY,
           containers: [main],
-          ...(spec.initContainers.length
+          ...(staging.containers.length || spec.initContainers.length
             ? {
-                initContainers: spec.initContainers.map((init) => ({
+                initContainers: [...staging.containers, ...spec.initContainers.map((init) => ({
                   securityContext: containerSecurity,
                   ...init,
                   env: [...home, ...(init.env ?? []), ...identity],
                   ...(scratch ? { volumeMounts: [...(init.volumeMounts ?? []), scratch] } : {}),
-                })),
+                }))],
               }
             : {}),
-          volumes: [...spec.volumes.map(toVolume), ...(scratch ? [{ name: SCRATCH_VOLUME, emptyDir: {} }] : [])],
+          volumes: [...spec.volumes.map(toVolume), ...(scratch ? [{ name: SCRATCH_VOLUME, emptyDir: {} }] : []), ...staging.volumes],
+          ...(staging.containers.some((c) => c.name === 'stage-out') ? { terminationGracePeriodSeconds: STAGE_OUT_GRACE_SECONDS } : {}),
+          ...(spec.hostNetwork ? { hostNetwork: true } : {}),
           ...(spec.imagePullSecrets.length ? { imagePullSecrets: spec.imagePullSecrets.map((name) => ({ name })) } : {}),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.affinity ? { affinity: spec.affinity } : {}),
@@ -126,6 +143,42 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
         },
       },
     },
+  };
+}
+
+/**
+ * The staging of a process with files (docs/decisions/0016-file-staging-in-pods.md): the init container
+ * `stage-in` fills /inputs, the sidecar `stage-out` sends /outputs once the main container has ended.
+ * Only they get the presigned URLs; the main container mounts the two folders.
+ */
+function stagingOf(spec: ImageProcessSpec, request: JobRequest, defaults: JobDefaults, securityContext: V1Container['securityContext']) {
+  const hasInputs = Object.keys(spec.fileInputs).length > 0;
+  const hasOutputs = Object.keys(spec.fileOutputs).length > 0;
+  const none = { containers: [] as V1Container[], volumes: [] as V1Volume[], mainMounts: [] as V1VolumeMount[] };
+  if (!hasInputs && !hasOutputs) return none;
+  if (!defaults.stager || !request.staging) throw new Error('a process with files needs the stager image and a staging plan');
+  const { image, imagePullPolicy } = defaults.stager;
+  const plan: V1EnvVar[] = [{ name: STAGE_PLAN_VARIABLE, value: JSON.stringify(request.staging) }];
+  const stager = (name: string, direction: 'in' | 'out', mount: V1VolumeMount): V1Container => ({
+    name,
+    image,
+    ...(imagePullPolicy ? { imagePullPolicy } : {}),
+    command: ['node', STAGE_PROGRAM, direction],
+    env: plan,
+    volumeMounts: [mount],
+    securityContext,
+    resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+  });
+  const inputs = { name: 'k8s-manager-inputs', mountPath: INPUTS_DIR };
+  const outputs = { name: 'k8s-manager-outputs', mountPath: OUTPUTS_DIR };
+  return {
+    containers: [
+      ...(hasInputs ? [stager('stage-in', 'in', inputs)] : []),
+      // a native sidecar: started before the main container, stopped (SIGTERM) after it has ended
+      ...(hasOutputs ? [{ ...stager('stage-out', 'out', outputs), restartPolicy: 'Always' }] : []),
+    ],
+    volumes: [...(hasInputs ? [{ name: inputs.name, emptyDir: {} }] : []), ...(hasOutputs ? [{ name: outputs.name, emptyDir: {} }] : [])],
+    mainMounts: [...(hasInputs ? [{ ...inputs, readOnly: true }] : []), ...(hasOutputs ? [outputs] : [])],
   };
 }
 

@@ -18,6 +18,8 @@ export interface ObservedJob {
   stuck?: Stuck;
   /** The outputs read from the finished main container, when not yet copied to the Job. */
   unsavedResults?: string;
+  /** The Job completed and its file outputs are still to be looked for in the bucket: output id → media type. */
+  uncollectedFiles?: Record<string, string>;
 }
 
 /** Init containers first, then containers: every container status of a pod. */
@@ -84,7 +86,17 @@ function observeStatus(job: V1Job, pods: V1Pod[], now: number): ObservedJob {
     record.progress = 100;
     const saved = annotations[ANNOTATIONS.results];
     const message = saved ?? terminated(mainContainer(podsNewestLast.filter((p) => p.status?.phase === 'Succeeded').pop()))?.message;
-    const results = parseResults(message);
+    const fileOutputs = parseJson<Record<string, string>>(annotations[ANNOTATIONS.fileOutputs]);
+    const files = parseJson<JobRecord['files']>(annotations[ANNOTATIONS.files]);
+    if (fileOutputs && !files) {
+      // Successful only once its files are found in the bucket (or failed, naming the missing ones).
+      Object.assign(record, { status: 'running', message: 'Finished; collecting its output files', progress: 99 });
+      delete record.finished;
+      return { record: withUpdated(record, updated), uncollectedFiles: fileOutputs };
+    }
+    if (files) record.files = files;
+    // A process whose outputs are all files may leave its termination message empty.
+    const results = fileOutputs && (message ?? '').trim() === '' ? {} : parseResults(message);
     if (typeof results === 'string') {
       record.message = `Finished, but the container returned no readable result: ${results}`;
     } else {

@@ -4,7 +4,9 @@ import type { Clock } from '../clock.js';
 import { ArchiveUnavailable, ClusterUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
 import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
+import type { S3JobFiles } from '../job-data/s3-job-files.js';
 import { jobLogPrefix, type LogBucket } from '../log-archive/bucket.js';
+import type { StagePlan } from '../staging/stage.js';
 import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Pod } from './client-node.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
@@ -25,7 +27,12 @@ export interface KubernetesBackendOptions {
   resyncSeconds: number;
   /** Where the log finalizer controller archives pod logs, when it is on. */
   archive?: { bucket: LogBucket; pathPrefix: string };
+  /** The data bucket, for processes with file inputs or outputs (their pods stage through it). */
+  files?: S3JobFiles;
 }
+
+/** The longest a presigned URL may live (SigV4). */
+const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -48,6 +55,9 @@ export class KubernetesJobBackend implements JobBackend {
   private readonly listeners: Array<(job: JobRecord) => void> = [];
   private readonly savingResults = new Set<string>();
   private readonly failing = new Set<string>();
+  private readonly collecting = new Set<string>();
+  /** Processes whose jobs have files in the data bucket, to remove with the job. */
+  private readonly processesWithFiles = new Set<string>();
   private readonly jobWatch: WatchedObjects<V1Job>;
   private readonly podWatch: WatchedObjects<V1Pod>;
   private resync: NodeJS.Timeout | undefined;
@@ -89,6 +99,9 @@ export class KubernetesJobBackend implements JobBackend {
 
   /** Creates the env-file ConfigMaps, then fills the caches; resolves once both are watching. */
   async start(processes: ImageProcess[]): Promise<void> {
+    for (const { description, spec } of processes) {
+      if (Object.keys(spec.fileInputs).length + Object.keys(spec.fileOutputs).length > 0) this.processesWithFiles.add(description.id);
+    }
     for (const process of processes) {
       for (const [name, data] of Object.entries(process.spec.envFileConfigMaps)) await this.applyConfigMap(name, data);
     }
@@ -103,7 +116,12 @@ export class KubernetesJobBackend implements JobBackend {
     if (inputsBytes > this.options.maxInputsBytes) {
       throw new PayloadTooLarge(`The inputs take ${inputsBytes} bytes as JSON; jobs of process '${process.description.id}' accept at most ${this.options.maxInputsBytes} (pass larger data by reference, e.g. a URL).`);
     }
-    const body = buildJob(process.spec, { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now() }, this.options.defaults);
+    const staging = await this.stagingPlan(jobID, process, inputs);
+    const body = buildJob(
+      process.spec,
+      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}) },
+      this.options.defaults,
+    );
     let created: V1Job;
     let refusal: string | undefined;
     try {
@@ -118,6 +136,18 @@ export class KubernetesJobBackend implements JobBackend {
     // The Job controller would retry its refused pods for ever, and the job would read "accepted".
     if (refusal) this.failStuck(jobID, created, `Failed: the namespace's Pod Security admission refuses its pods (set the process's security options to meet it): ${refusal}`);
     return this.observed.get(jobID)!.record;
+  }
+
+  /** Presigned URLs for the job's file inputs (read) and outputs (write), valid while the job may run. */
+  private async stagingPlan(jobID: string, process: ImageProcess, inputs: Record<string, unknown>): Promise<StagePlan | undefined> {
+    const { fileInputs, fileOutputs } = process.spec;
+    if (Object.keys(fileInputs).length + Object.keys(fileOutputs).length === 0) return undefined;
+    const files = this.options.files!; // checked at start-up
+    const expires = Math.min(MAX_PRESIGN_SECONDS, (process.spec.timeoutSeconds ?? this.options.defaults.timeoutSeconds) + 3600);
+    const plan: StagePlan = { inputs: {}, outputs: {} };
+    for (const id of Object.keys(fileInputs).filter((name) => inputs[name] !== undefined)) plan.inputs[id] = await files.presign(jobID, 'inputs', id, { get: true }, expires);
+    for (const [id, mediaType] of Object.entries(fileOutputs)) plan.outputs[id] = { url: await files.presign(jobID, 'outputs', id, { put: mediaType }, expires), mediaType };
+    return plan;
   }
 
   /**
@@ -166,6 +196,7 @@ export class KubernetesJobBackend implements JobBackend {
         throw new ClusterUnavailable(`Job ${jobID} could not be removed: ${describeApiError(error)}`);
       }
       this.forget(jobID);
+      await this.removeFiles(jobID, current.processID);
       this.logger.info({ jobId: jobID }, 'finished job removed');
       return { ...current, status: 'dismissed', message: current.status === 'dismissed' ? current.message! : 'Dismissed and removed' };
     }
@@ -185,6 +216,8 @@ export class KubernetesJobBackend implements JobBackend {
       throw new ClusterUnavailable(`Job ${jobID} could not be dismissed: ${describeApiError(error)}`);
     }
     this.logger.info({ jobId: jobID }, 'job dismissed');
+    // A stopping sidecar may still send an output after this; the Job's deletion removes the files again.
+    await this.removeFiles(jobID);
     this.onJob(trimJob(patched), false);
     return this.observed.get(jobID)?.record;
   }
@@ -248,6 +281,8 @@ export class KubernetesJobBackend implements JobBackend {
     if (!jobID) return;
     if (deleted) {
       this.forget(jobID);
+      // Retention or removal: the job's files go with it (every replica tries; deleting twice is harmless).
+      void this.removeFiles(jobID, job.metadata?.labels?.[LABELS.processId]);
       return;
     }
     const known = this.jobs.get(jobID);
@@ -301,6 +336,7 @@ export class KubernetesJobBackend implements JobBackend {
       for (const listener of this.listeners) listener(observed.record);
     }
     if (observed.unsavedResults !== undefined) this.saveResults(jobID, job, observed.unsavedResults);
+    if (observed.uncollectedFiles) this.collectFiles(jobID, job, observed.uncollectedFiles);
     if (observed.stuck && this.clock.now() - observed.stuck.since > this.options.stuckGraceSeconds * 1000) {
       this.failStuck(jobID, job, `Failed: could not start within ${this.options.stuckGraceSeconds} s: ${observed.stuck.reason}: ${observed.stuck.message}`);
     }
@@ -312,6 +348,33 @@ export class KubernetesJobBackend implements JobBackend {
     this.savingResults.add(jobID);
     this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.results]: results } } }, 'saving results')
       .finally(() => this.savingResults.delete(jobID));
+  }
+
+  /** Removes the job's files from the data bucket; a failure is logged (the next deletion event retries). */
+  private async removeFiles(jobID: string, processID = this.observed.get(jobID)?.record.processID): Promise<void> {
+    if (!processID || !this.processesWithFiles.has(processID)) return;
+    await this.options.files?.removeJob(jobID).catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'removing the job\'s files failed'));
+  }
+
+  /**
+   * Looks for the completed job's file outputs in the bucket: all there, they are recorded on the Job;
+   * one missing, the job is failed naming it (the container ended well but did not leave it in /outputs).
+   */
+  private collectFiles(jobID: string, job: V1Job, declared: Record<string, string>): void {
+    if (this.collecting.has(jobID) || !this.options.files) return;
+    this.collecting.add(jobID);
+    const files = this.options.files;
+    Promise.all(Object.keys(declared).map(async (id) => [id, await files.stat(jobID, 'outputs', id)] as const))
+      .then((found) => {
+        const missing = found.filter(([, file]) => !file).map(([id]) => id);
+        if (missing.length > 0) {
+          const message = `Failed: the container succeeded, but left no ${missing.map((id) => `/outputs/${id}`).join(', ')} (output${missing.length > 1 ? 's' : ''} ${missing.map((id) => `'${id}'`).join(', ')})`;
+          return this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.failure]: message } } }, 'failing a job without its output files');
+        }
+        return this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.files]: JSON.stringify(Object.fromEntries(found)) } } }, 'recording output files');
+      })
+      .catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'looking for output files failed; the next resync retries'))
+      .finally(() => this.collecting.delete(jobID));
   }
 
   private failStuck(jobID: string, job: V1Job, message: string): void {

@@ -26,6 +26,10 @@ export const ANNOTATIONS = {
   failure: `${PREFIX}/failure`,
   /** The outputs copied from the finished container's termination message, as JSON. */
   results: `${PREFIX}/results`,
+  /** The file outputs the container should leave in /outputs: output id → media type, as JSON. */
+  fileOutputs: `${PREFIX}/file-outputs`,
+  /** The file outputs found in the bucket once the Job completed: output id → {mediaType, size}, as JSON. */
+  files: `${PREFIX}/files`,
 } as const;
 
 export const MAIN_CONTAINER = 'main';

@@ -3,6 +3,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const TEXT = 'The cat and the hat. The end!';
@@ -107,5 +109,23 @@ resources:
     await refused(guarded, { href: 'http://127.0.0.2/text.txt' }, 400, /host 127\.0\.0\.2 is not one of manager\.files\.href\.allowed_hosts/);
     await refused(guarded, { href: `${files.url}/text.txt` }, 400, /127\.0\.0\.1 is a loopback or private address/);
     await refused(guarded, { href: `${files.url.replace('127.0.0.1', 'localhost')}/text.txt` }, 400, /localhost resolves to .*loopback or private address/);
+  });
+});
+
+describe('image processes with files: start-up needs the data bucket and the stager image', () => {
+  it('refuses to start without them, naming the processes and what to set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'no-bucket-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    // a cluster that is never reached: the check comes first
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n');
+    const configYaml = `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
+manager: {local_store: {path: ':memory:'}}
+resources:
+  shout:
+    type: process
+    processor: {name: GenericImageProcessor, image: example.test/shout:1, files: {outputs: {shouted: {media_type: text/plain}}}, metadata: {title: shout}}
+`;
+    await assert.rejects(startTestServer({ configYaml, cluster: connectToCluster({ KUBECONFIG: kubeconfig })! }), /process 'shout' takes or returns files, which their pods stage through a data bucket: set the K8S_MANAGER_DATA_BUCKET_\* variables and manager\.kubernetes\.stager\.image/);
   });
 });

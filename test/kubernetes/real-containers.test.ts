@@ -13,7 +13,7 @@ import { eventually, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import type { RealNodeConnection } from '../testenv/real-node.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
-import { API_TOKEN, bucketVariables, ClusterFixture, type ControllerProcess, digestOf, startControllerProcess } from './support.js';
+import { API_TOKEN, bucketVariables, ClusterFixture, type ControllerProcess, digestOf, realNodeOrSkip, startControllerProcess } from './support.js';
 
 const run = promisify(execFile);
 
@@ -22,16 +22,6 @@ const LINE_BYTES = 1000;
 const BIG_LOG_LINES = Math.ceil(2 ** 30 / LINE_BYTES);
 const PADDING = 'x'.repeat(LINE_BYTES - 12);
 const bigLogLine = (i: number) => `${String(i).padStart(10, '0')} ${PADDING}\n`;
-
-/** The real node, or a loud skip outside CI (in CI the environment refuses to start without it). */
-function realNodeOrSkip(context: Mocha.Context): RealNodeConnection {
-  const environment = loadTestEnvironment();
-  if (environment.realNode) return environment.realNode;
-  const what = `no real node in this test environment (missing: ${environment.realNodeMissing?.join('; ') ?? 'unknown'})`;
-  if (process.env.CI) throw new Error(what);
-  console.log(`\n      SKIPPED, ${what}\n`);
-  context.skip();
-}
 
 describe('GenericImageProcessor on real containers (real kubelet and containerd, restricted Pod Security)', function () {
   this.timeout(90_000);

@@ -10,6 +10,7 @@ import { repoRoot } from '../support/paths.js';
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { adminKubeConfig, loadTestEnvironment } from '../testenv/connect.js';
+import type { RealNodeConnection } from '../testenv/real-node.js';
 import type { S3Connection } from '../testenv/s3-server.js';
 
 export const API_TOKEN = 'test-token-7f3a9c';
@@ -231,3 +232,14 @@ export async function digestOf(chunks: AsyncIterable<Buffer | string> | Iterable
   }
   return { size, sha256: hash.digest('hex') };
 }
+
+/** The real node, or a loud skip outside CI (in CI the environment refuses to start without it). */
+export function realNodeOrSkip(context: Mocha.Context): RealNodeConnection {
+  const environment = loadTestEnvironment();
+  if (environment.realNode) return environment.realNode;
+  const what = `no real node in this test environment (missing: ${environment.realNodeMissing?.join('; ') ?? 'unknown'})`;
+  if (process.env.CI) throw new Error(what);
+  console.log(`\n      SKIPPED, ${what}\n`);
+  context.skip();
+}
+

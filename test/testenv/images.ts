@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -59,5 +59,24 @@ export async function busyboxRoot(dir: string, busybox: string): Promise<string>
   copyFileSync(busybox, join(dir, 'bin', 'busybox'));
   const { stdout } = await run(busybox, ['--list']);
   for (const applet of stdout.split('\n').filter((name) => name && name !== 'busybox')) symlinkSync('busybox', join(dir, 'bin', applet));
+  return dir;
+}
+
+/**
+ * A folder with what the server's image offers its staging containers: node (with the libraries it
+ * links, found with ldd) and the staging program at the image's path, /app/dist/src/staging/stage.js.
+ * The server's own image cannot be built here (no Docker), so the real node runs this one in its place.
+ */
+export async function stagerRoot(dir: string, node: string, stageProgram: string): Promise<string> {
+  rmSync(dir, { recursive: true, force: true });
+  const place = (from: string, to: string) => {
+    mkdirSync(join(dir, dirname(to)), { recursive: true });
+    copyFileSync(from, join(dir, to));
+  };
+  place(node, '/bin/node');
+  const { stdout } = await run('ldd', [node]);
+  for (const library of stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) place(library[1]!, library[1]!);
+  place(stageProgram, '/app/dist/src/staging/stage.js');
+  writeFileSync(join(dir, 'app', 'package.json'), JSON.stringify({ type: 'module' })); // the program is an ES module
   return dir;
 }

@@ -5,7 +5,8 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Binaries } from './binaries.js';
-import { busyboxRoot, packImage, singleProgramRoot } from './images.js';
+import { busyboxRoot, packImage, singleProgramRoot, stagerRoot } from './images.js';
+import { repoRoot } from './paths.js';
 import type { Pki } from './pki.js';
 import { freePorts } from './ports.js';
 import { startServer, stopNamedServers } from './processes.js';
@@ -18,8 +19,8 @@ export interface RealNodeConnection {
   name: string;
   nodeSelector: Record<string, string>;
   toleration: { key: string; operator: 'Exists'; effect: 'NoSchedule' };
-  /** Images present on the node (run them with imagePullPolicy: Never). */
-  images: { busybox: string };
+  /** Images present on the node (run them with imagePullPolicy: Never); `stager` stands in for the server's image. */
+  images: { busybox: string; stager: string };
   /** containerd's socket, to look at containers behind the API server's back (`ctr --address`). */
   containerdSocket: string;
 }
@@ -29,7 +30,7 @@ const realNode: Omit<RealNodeConnection, 'containerdSocket'> = {
   nodeSelector: { type: 'real' },
   // Only pods meant for real containers land there; the kwok scenarios stay on the fake node.
   toleration: { key: 'ogcapi.testenv/real-node', operator: 'Exists', effect: 'NoSchedule' },
-  images: { busybox: 'localhost/testenv/busybox:1' },
+  images: { busybox: 'localhost/testenv/busybox:1', stager: 'localhost/testenv/stager:1' },
 };
 const pauseImage = 'localhost/testenv/pause:1';
 
@@ -119,6 +120,8 @@ export async function startRealNode(stateDir: string, bin: Binaries, pki: Pki, k
   const images = await Promise.all([
     packImage(pauseImage, singleProgramRoot(join(paths.images, 'pause-root'), bin.pause, 'pause'), join(paths.images, 'pause.tar'), ['/pause']),
     busyboxRoot(join(paths.images, 'busybox-root'), '/bin/busybox').then((root) => packImage(realNode.images.busybox, root, join(paths.images, 'busybox.tar'), ['sh'])),
+    stagerRoot(join(paths.images, 'stager-root'), process.execPath, join(repoRoot, 'dist', 'src', 'staging', 'stage.js')).then((root) =>
+      packImage(realNode.images.stager, root, join(paths.images, 'stager.tar'), ['node', '/app/dist/src/staging/stage.js'])),
   ]);
 
   writeFileSync(paths.containerdConfig, containerdConfig(dir, paths));

@@ -42,3 +42,33 @@ describe('Job spec: the restricted Pod Security Standard by default', () => {
     assert.deepEqual(pod.containers[0]!.securityContext, { allowPrivilegeEscalation: false });
   });
 });
+
+describe('Job spec: file inputs and outputs staged by our own containers', () => {
+  const files = { inputs: { text: { media_types: ['text/plain'], max_bytes: 1024 } }, outputs: { shouted: { media_type: 'text/plain' } } };
+  const staging = { inputs: { text: 'https://s3.example.test/b/in?X-Amz-Signature=x' }, outputs: { shouted: { url: 'https://s3.example.test/b/out?X-Amz-Signature=y', mediaType: 'text/plain' } } };
+  const stager = { image: 'registry.example.test/ogcapi-k8s-manager:1', imagePullPolicy: 'IfNotPresent' };
+  const jobOf = () => {
+    const process = genericImageProcessorType.create('tool', { name: 'GenericImageProcessor', image: 'example.test/tool:1', metadata: { title: 'Tool' }, files }, { configDir: '.' }) as ImageProcess;
+    return buildJob(process.spec, { ...request, inputs: { text: { mediaType: 'text/plain', size: 5 } }, staging }, { ...defaults, stager });
+  };
+
+  it('stages inputs in an init container and outputs in a native sidecar, both hardened, with the URLs in their environment only', () => {
+    const job = jobOf();
+    const pod = job.spec!.template.spec!;
+    const [stageIn, stageOut] = pod.initContainers!;
+    assert.deepEqual([stageIn!.name, stageOut!.name], ['stage-in', 'stage-out']);
+    assert.deepEqual(stageIn!.command, ['node', '/app/dist/src/staging/stage.js', 'in']);
+    assert.equal(stageOut!.restartPolicy, 'Always', 'a sidecar: stopped once the main container has ended');
+    for (const stage of [stageIn!, stageOut!]) {
+      assert.equal(stage.image, stager.image);
+      assert.deepEqual(stage.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+      assert.deepEqual(JSON.parse(stage.env!.find((e) => e.name === 'K8S_MANAGER_STAGE_PLAN')!.value!), staging);
+    }
+    const main = pod.containers[0]!;
+    assert.equal(main.env!.some((e) => e.name === 'K8S_MANAGER_STAGE_PLAN'), false, 'the image never sees the URLs');
+    assert.deepEqual(JSON.parse(main.env!.find((e) => e.name === 'K8S_MANAGER_INPUTS')!.value!), { text: '/inputs/text' });
+    assert.deepEqual(main.volumeMounts!.filter((m) => m.mountPath !== '/tmp'), [{ name: 'k8s-manager-inputs', mountPath: '/inputs', readOnly: true }, { name: 'k8s-manager-outputs', mountPath: '/outputs' }]);
+    assert.ok(pod.terminationGracePeriodSeconds! >= 600, 'time to send the outputs');
+    assert.doesNotMatch(JSON.stringify(job.metadata!.annotations), /X-Amz-Signature/, 'no URL in the annotations');
+  });
+});
