@@ -81,6 +81,9 @@ export class FileInputs {
       if (!text) throw new InputRefused(name, `is a file of ${spec.mediaTypes.join(' or ')}: give it as {"value": ..., "mediaType": ..., "encoding": "base64"} or {"href": ...}`);
       return write(Buffer.from(value), text);
     }
+    if (isObject(value) && typeof value.href === 'string' && value.href.startsWith('s3://')) {
+      return this.copyObject(name, value.href, typeof value.type === 'string' ? accepted(value.type) : undefined, accepted, write);
+    }
     if (isObject(value) && typeof value.href === 'string') return this.fetch(name, value.href, typeof value.type === 'string' ? accepted(value.type) : undefined, accepted, write);
     if (isObject(value) && typeof value.value === 'string') {
       const mediaType = accepted(typeof value.mediaType === 'string' ? value.mediaType : spec.mediaTypes[0]!);
@@ -118,6 +121,21 @@ export class FileInputs {
     const contentType = response.headers['content-type'];
     const mediaType = typeof contentType === 'string' ? accepted(contentType) : (declared ?? accepted('application/octet-stream'));
     return write(Readable.from(response.body), mediaType);
+  }
+
+  /** An `s3://<bucket>/<key>` reference: an object of the data bucket, copied under the job. */
+  private async copyObject(name: string, href: string, declared: string | undefined, accepted: (mediaType: string) => string, write: (body: Readable, mediaType: string) => Promise<StoredFile>): Promise<StoredFile> {
+    const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(href);
+    if (!match) throw new InputRefused(name, `href '${href.slice(0, 200)}' is not s3://<bucket>/<key>`);
+    if (!this.files.openObject) throw new InputRefused(name, 'is an s3:// reference, but this server keeps no data bucket (K8S_MANAGER_DATA_BUCKET_*)');
+    let object: Awaited<ReturnType<NonNullable<JobFiles['openObject']>>>;
+    try {
+      object = await this.files.openObject(match[1]!, decodeURIComponent(match[2]!));
+    } catch (error) {
+      throw new InputRefused(name, `href ${href} could not be read: ${(error as Error).message}`);
+    }
+    if (!object) throw new InputRefused(name, `href ${href} names no object`);
+    return write(object.body, declared ?? accepted(object.mediaType ?? 'application/octet-stream'));
   }
 
   close(): Promise<void> {

@@ -28,6 +28,11 @@ export interface JobFiles {
   open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined>;
   /** Removes every file of the job. */
   removeJob(jobID: string): Promise<void>;
+  /**
+   * An object of the store's bucket that an input names as `s3://<bucket>/<key>`: its bytes and media
+   * type, undefined if there is none. Only stores with a bucket have it.
+   */
+  openObject?(bucket: string, key: string): Promise<{ body: Readable; mediaType?: string } | undefined>;
   close(): void;
 }
 

@@ -37,6 +37,17 @@ export class S3JobFiles implements JobFiles {
     }
   }
 
+  async openObject(bucket: string, key: string): Promise<{ body: Readable; mediaType?: string } | undefined> {
+    if (bucket !== this.config.bucket) throw new Error(`s3:// references name the data bucket '${this.config.bucket}' only, not '${bucket}'`);
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { body: object.Body as Readable, ...(object.ContentType ? { mediaType: object.ContentType } : {}) };
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
   /** The size and media type of a stored file, or undefined if there is none (e.g. what a job's pod left). */
   async stat(jobID: string, area: FileArea, name: string): Promise<StoredFile | undefined> {
     try {

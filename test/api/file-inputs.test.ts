@@ -98,6 +98,7 @@ resources:
     await refused(open, { href: `${files.url}/missing` }, 400, /answered 404/);
     await refused(open, { href: `${files.url}/moved` }, 400, /answered 302 \(redirects are not followed\)/);
     await refused(open, { href: 'not a url' }, 400, /is not a URL/);
+    await refused(open, { href: 's3://bucket/key.txt' }, 400, /is an s3:\/\/ reference, but this server keeps no data bucket/);
   });
 
   it('never fetches from link-local or metadata addresses, nor private ones, nor hosts off the allow-list, nor other schemes', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
@@ -75,6 +75,21 @@ resources:
     const served = await server.client.raw().get(`${href.pathname}${href.search}`);
     assert.match(served.headers['content-type']!, /^text\/csv/);
     assert.equal(served.text, CSV);
+  });
+
+  it('takes an input by s3:// reference to the data bucket, and refuses other buckets and missing keys', async () => {
+    const server = await replica();
+    const Key = `${prefix}datasets/story.txt`;
+    await bucket.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: TEXT, ContentType: 'text/plain' }));
+    const res = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://${s3.bucket}/${Key}` } }, response: 'document', outputs: { summary: {} } });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.summary.value, { words: 7, distinct: 5 });
+    const other = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://another-bucket/${Key}` } } });
+    assert.equal(other.status, 400);
+    assert.match(other.body.detail, /input 'text'.*name the data bucket 'ogcapi-testenv' only, not 'another-bucket'/);
+    const missing = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://${s3.bucket}/${prefix}datasets/none.txt` } } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.detail, /input 'text'.*names no object/);
   });
 
   it('refuses an input past its limit while streaming it to the bucket (413), and leaves no object and no unfinished upload', async () => {
