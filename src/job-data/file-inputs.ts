@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { InvalidInputs, PayloadTooLarge, type InputProblem } from '../errors.js';
 import { FileTooLarge, type JobFiles, type StoredFile } from './job-files.js';
@@ -120,7 +120,7 @@ export class FileInputs {
     }
     const contentType = response.headers['content-type'];
     const mediaType = typeof contentType === 'string' ? accepted(contentType) : (declared ?? accepted('application/octet-stream'));
-    return write(Readable.from(response.body), mediaType);
+    return write(response.body, mediaType);
   }
 
   /** An `s3://<bucket>/<key>` reference: an object of the data bucket, copied under the job. */

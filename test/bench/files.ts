@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -65,9 +65,10 @@ try {
   await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
   const inputUrl = `http://127.0.0.1:${(files.address() as { port: number }).port}/data.bin`;
 
-  // The floor: the same bytes into and out of the bucket with nothing in between.
+  // The floor: a plain copy of the same bytes from the same HTTP source into the bucket, and back out of it.
   const key = `${prefix}plain/data.bin`;
-  const plainUp = await timed(() => uploadStream(bucket, { Bucket: environment.s3.bucket, Key: key, ContentType: 'application/octet-stream' }, source()));
+  const download = (from: string) => new Promise<IncomingMessage>((resolve, reject) => get(from, resolve).on('error', reject));
+  const plainUp = await timed(async () => uploadStream(bucket, { Bucket: environment.s3.bucket, Key: key, ContentType: 'application/octet-stream' }, await download(inputUrl)));
   const plainDown = await timed(async () => pipeline((await bucket.send(new GetObjectCommand({ Bucket: environment.s3.bucket, Key: key }))).Body as Readable, sink()));
 
   const port = await freePort();
@@ -135,16 +136,16 @@ resources:
     });
     const results = (await (await fetch(`${url}/jobs/${jobID}/results`)).json()) as { copy: { href: string } };
     let received = 0;
+    // node:http, as the plain download's SDK uses: the same kind of client on both sides
     const returned = await timed(async () => {
-      const res = await fetch(results.copy.href);
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) received += chunk.length;
+      for await (const chunk of (await download(results.copy.href)) as AsyncIterable<Buffer>) received += chunk.length;
     });
     if (received !== SIZE) throw new Error(`the output link gave ${received} bytes, not ${SIZE}`);
     const peak = memoryMiB(server.pid!, 'VmHWM');
 
     console.log(`\n${(SIZE / 2 ** 30).toFixed(2)} GiB through the server, side by side with plain S3 copies on this machine`);
-    console.log(`  input staged (href → server → bucket):    ${rate(staged)}   plain S3 upload:   ${rate(plainUp)}   ${((plainUp / staged) * 100).toFixed(0)}% of plain`);
-    console.log(`  output returned (bucket → server → link): ${rate(returned)}   plain S3 download: ${rate(plainDown)}   ${((plainDown / returned) * 100).toFixed(0)}% of plain`);
+    console.log(`  input staged (href → server → bucket):    ${rate(staged)}   plain copy href → bucket: ${rate(plainUp)}   ${((plainUp / staged) * 100).toFixed(0)}% of plain`);
+    console.log(`  output returned (bucket → server → link): ${rate(returned)}   plain S3 download:        ${rate(plainDown)}   ${((plainDown / returned) * 100).toFixed(0)}% of plain`);
     console.log(`  the job itself (stage-in, cp, stage-out in the pod): ${ran.toFixed(1)} s`);
     console.log(`  server RSS ${before.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB: growth ${(peak - before).toFixed(0)} MiB (goal ≤ 64 MiB)`);
   } finally {
