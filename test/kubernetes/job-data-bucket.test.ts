@@ -4,6 +4,7 @@ import { CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, ListM
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
+import { API_TOKEN, ClusterFixture } from './support.js';
 
 const TEXT = 'The cat and the hat. The end!';
 const CSV = 'word,count\nthe,3\nand,1\ncat,1\nend,1\nhat,1\n';
@@ -115,5 +116,55 @@ resources:
     assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 200);
     assert.deepEqual(await objectsOf(jobID), []);
     assert.equal(await unfinishedUploads(`${prefix}${jobID}/`), 0);
+  });
+});
+
+describe('job files of an image process go when Kubernetes deletes its Job (retention, kwok)', function () {
+  this.timeout(60_000);
+  const cluster = new ClusterFixture();
+  let s3: S3Connection;
+  let bucket: S3Client;
+  const prefix = `retention-${Date.now()}/`;
+
+  before(async () => {
+    await cluster.setUp('job-files-retention');
+    s3 = loadTestEnvironment().s3;
+    bucket = s3Client(s3);
+  });
+  after(async () => {
+    bucket?.destroy();
+    await cluster.tearDown();
+  });
+
+  it('removes the staged inputs once the Job is deleted after its ttl_seconds_after_finished', async () => {
+    const server = await cluster.server(`
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
+manager:
+  local_store: {path: ':memory:'}
+  kubernetes: {resync_seconds: 1, stager: {image: example.test/stager:1}}
+resources:
+  short-lived:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: example.test/short-lived:1
+      ttl_seconds_after_finished: 1
+      annotations: {testenv.ogcapi/termination-message: '{"greeting": "done"}'}
+      files: {inputs: {text: {media_types: [text/plain], max_bytes: 1024}}}
+      metadata: {title: short-lived, outputs: {greeting: {schema: {type: string}}}}
+`, API_TOKEN, {
+      K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
+      K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
+      K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
+      K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
+      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: prefix,
+    });
+    const created = await server.client.execute('short-lived', { inputs: { token: API_TOKEN, text: TEXT } }, { Prefer: 'respond-async' });
+    assert.equal(created.status, 201, created.text);
+    const jobID = created.body.jobID as string;
+    const keys = async () => ((await bucket.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}${jobID}/` }))).Contents ?? []).map((o) => o.Key!);
+    assert.deepEqual(await keys(), [`${prefix}${jobID}/inputs/text`], 'the input waits in the bucket for the pod');
+    await eventually(() => cluster.jobOf(jobID), (job) => job === undefined, 30_000);
+    await eventually(keys, (left) => left.length === 0, 10_000);
   });
 });
