@@ -64,10 +64,12 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
       const { kubernetes, logArchive: archive } = config.manager;
       // One S3 client for the logs endpoint and the controller alike.
       const bucket = archive ? new S3LogBucket(archive.bucket) : undefined;
-      const withFiles = imageProcesses.filter((process) => Object.keys(process.spec.fileInputs).length + Object.keys(process.spec.fileOutputs).length > 0).map((p) => p.description.id);
-      if (withFiles.length > 0 && !(jobFiles instanceof S3JobFiles && kubernetes.stager)) {
+      const withFiles = imageProcesses.filter((process) => Object.keys(process.spec.fileInputs).length + Object.keys(process.spec.fileOutputs).length > 0 || process.spec.s3Access);
+      const staged = withFiles.filter((process) => !process.spec.s3Access).map((p) => p.description.id);
+      if ((withFiles.length > 0 && !(jobFiles instanceof S3JobFiles)) || (staged.length > 0 && !kubernetes.stager)) {
+        const ids = withFiles.map((p) => p.description.id);
         throw new ConfigError(
-          `process${withFiles.length > 1 ? 'es' : ''} ${withFiles.map((id) => `'${id}'`).join(', ')} ${withFiles.length > 1 ? 'take or return' : 'takes or returns'} files, which their pods stage through a data bucket: set the K8S_MANAGER_DATA_BUCKET_* variables and manager.kubernetes.stager.image (this server's image).`,
+          `process${ids.length > 1 ? 'es' : ''} ${ids.map((id) => `'${id}'`).join(', ')} ${ids.length > 1 ? 'take or return' : 'takes or returns'} files, which their pods stage through a data bucket: set the K8S_MANAGER_DATA_BUCKET_* variables${staged.length ? ' and manager.kubernetes.stager.image (this server\'s image)' : ''}.`,
         );
       }
       const backend = new KubernetesJobBackend(cluster, logger.child({ backend: 'kubernetes' }), clock, {
@@ -76,6 +78,8 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
           ttlSecondsAfterFinished: kubernetes.defaultTtlSecondsAfterFinished,
           archiveLogs: archive !== undefined,
           ...(kubernetes.stager ? { stager: kubernetes.stager } : {}),
+          // where the bucket is, never its credentials: those reach a pod only from a Secret
+          ...(files.bucket ? { dataBucket: { endpoint: files.bucket.endpoint, region: files.bucket.region, bucket: files.bucket.bucket, pathPrefix: files.bucket.pathPrefix } } : {}),
         },
         ...(jobFiles instanceof S3JobFiles ? { files: jobFiles } : {}),
         stuckGraceSeconds: kubernetes.stuckGraceSeconds,

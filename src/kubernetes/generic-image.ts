@@ -50,6 +50,8 @@ export interface ImageProcessSpec {
   /** File outputs the container leaves in /outputs: output id → media type. */
   fileOutputs: Record<string, string>;
   hostNetwork: boolean;
+  /** The image reads and writes the data bucket itself; its credentials come from this Secret. */
+  s3Access?: { secret: string; accessKeyIdKey: string; secretAccessKeyKey: string };
   timeoutSeconds?: number;
   retries: number;
   ttlSecondsAfterFinished?: number;
@@ -157,6 +159,15 @@ function specOf(processId: string, options: ImageProcessOptions, configDir: stri
     ),
     fileOutputs: Object.fromEntries(Object.entries(options.files?.outputs ?? {}).map(([id, file]) => [id, file.media_type])),
     hostNetwork: options.host_network ?? false,
+    ...(options.s3_access
+      ? {
+          s3Access: {
+            secret: options.s3_access.credentials_secret,
+            accessKeyIdKey: options.s3_access.access_key_id_key ?? 'access-key-id',
+            secretAccessKeyKey: options.s3_access.secret_access_key_key ?? 'secret-access-key',
+          },
+        }
+      : {}),
     initContainers: (options.init_containers ?? []) as V1Container[],
     retries: options.retries ?? 0,
     labels: { ...options.labels },

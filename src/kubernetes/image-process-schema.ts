@@ -182,6 +182,17 @@ export const imageProcessOptionsSchema = {
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
     check_auth: { type: 'boolean', default: true },
     files: { ...filesOption, description: 'File inputs (under /inputs) and outputs (under /outputs), staged through the data bucket.' },
+    s3_access: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['credentials_secret'],
+      description: 'For images that speak S3: no staging containers; the container gets INPUT_/OUTPUT_BUCKET and _PREFIX and the standard AWS variables, its credentials from this Secret.',
+      properties: {
+        credentials_secret: { ...k8sName, description: 'A Secret in the Jobs\' namespace with the access key id and secret.' },
+        access_key_id_key: { type: 'string', minLength: 1, default: 'access-key-id' },
+        secret_access_key_key: { type: 'string', minLength: 1, default: 'secret-access-key' },
+      },
+    },
     host_network: { type: 'boolean', default: false, description: 'Run the pod in the node\'s network namespace (refused by the baseline and restricted Pod Security levels).' },
     mimetype: { type: 'string', description: 'Accepted from pygeoapi configurations; outputs carry their media types.' },
   },

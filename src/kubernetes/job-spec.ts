@@ -12,6 +12,8 @@ export interface JobDefaults {
   archiveLogs: boolean;
   /** The image that stages file inputs and outputs (the server's own); needed by processes with files. */
   stager?: { image: string; imagePullPolicy?: string };
+  /** Where job files are (the data bucket), for images that reach it themselves (s3_access). */
+  dataBucket?: { endpoint: string; region: string; bucket: string; pathPrefix: string };
 }
 
 /** Where the staging program is in the server's image (Dockerfile: WORKDIR /app). */
@@ -75,12 +77,14 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
   const home: V1EnvVar[] = spec.env.some((variable) => variable.name === 'HOME') ? [] : [{ name: 'HOME', value: SCRATCH_PATH }];
   const staging = stagingOf(spec, request, defaults, containerSecurity);
   mounts.push(...staging.mainMounts);
-  // A file input reaches the container as the path of its file.
-  const inputs = Object.fromEntries(Object.entries(request.inputs).map(([id, value]) => [id, id in spec.fileInputs ? `${INPUTS_DIR}/${id}` : value]));
+  // A file input reaches the container as the path of its file (an s3:// URL for an image that speaks S3).
+  const s3Contract = s3ContractOf(spec, request, defaults);
+  const fileInput = (id: string) => (s3Contract ? `s3://${defaults.dataBucket!.bucket}/${s3Contract.inputPrefix}${id}` : `${INPUTS_DIR}/${id}`);
+  const inputs = Object.fromEntries(Object.entries(request.inputs).map(([id, value]) => [id, id in spec.fileInputs ? fileInput(id) : value]));
   const main: V1Container = {
     name: MAIN_CONTAINER,
     image: spec.image,
-    env: [...home, ...spec.env, ...identity, { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) }],
+    env: [...home, ...spec.env, ...identity, ...(s3Contract?.env ?? []), { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) }],
     resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: containerSecurity,
     // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB). A
@@ -155,7 +159,7 @@ function stagingOf(spec: ImageProcessSpec, request: JobRequest, defaults: JobDef
   const hasInputs = Object.keys(spec.fileInputs).length > 0;
   const hasOutputs = Object.keys(spec.fileOutputs).length > 0;
   const none = { containers: [] as V1Container[], volumes: [] as V1Volume[], mainMounts: [] as V1VolumeMount[] };
-  if (!hasInputs && !hasOutputs) return none;
+  if ((!hasInputs && !hasOutputs) || spec.s3Access) return none;
   if (!defaults.stager || !request.staging) throw new Error('a process with files needs the stager image and a staging plan');
   const { image, imagePullPolicy } = defaults.stager;
   const plan: V1EnvVar[] = [{ name: STAGE_PLAN_VARIABLE, value: JSON.stringify(request.staging) }];
@@ -179,6 +183,32 @@ function stagingOf(spec: ImageProcessSpec, request: JobRequest, defaults: JobDef
     ],
     volumes: [...(hasInputs ? [{ name: inputs.name, emptyDir: {} }] : []), ...(hasOutputs ? [{ name: outputs.name, emptyDir: {} }] : [])],
     mainMounts: [...(hasInputs ? [{ ...inputs, readOnly: true }] : []), ...(hasOutputs ? [outputs] : [])],
+  };
+}
+
+/**
+ * The contract of an image that reads and writes the data bucket itself (s3_access): the standard AWS
+ * variables (credentials from the operator's Secret, never a literal) and the job's input and output
+ * prefixes, where the server put the inputs and looks for the outputs (`<prefix><job>/outputs/<id>`).
+ */
+function s3ContractOf(spec: ImageProcessSpec, request: JobRequest, defaults: JobDefaults): { env: V1EnvVar[]; inputPrefix: string } | undefined {
+  if (!spec.s3Access) return undefined;
+  if (!defaults.dataBucket) throw new Error('a process with s3_access needs the data bucket');
+  const { endpoint, region, bucket, pathPrefix } = defaults.dataBucket;
+  const { secret, accessKeyIdKey, secretAccessKeyKey } = spec.s3Access;
+  const inputPrefix = `${pathPrefix}${request.jobID}/inputs/`;
+  return {
+    inputPrefix,
+    env: [
+      { name: 'AWS_ENDPOINT_URL', value: endpoint },
+      { name: 'AWS_REGION', value: region },
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: secret, key: accessKeyIdKey } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret, key: secretAccessKeyKey } } },
+      { name: 'INPUT_BUCKET', value: bucket },
+      { name: 'INPUT_PREFIX', value: inputPrefix },
+      { name: 'OUTPUT_BUCKET', value: bucket },
+      { name: 'OUTPUT_PREFIX', value: `${pathPrefix}${request.jobID}/outputs/` },
+    ],
   };
 }
 

@@ -140,8 +140,8 @@ export class KubernetesJobBackend implements JobBackend {
 
   /** Presigned URLs for the job's file inputs (read) and outputs (write), valid while the job may run. */
   private async stagingPlan(jobID: string, process: ImageProcess, inputs: Record<string, unknown>): Promise<StagePlan | undefined> {
-    const { fileInputs, fileOutputs } = process.spec;
-    if (Object.keys(fileInputs).length + Object.keys(fileOutputs).length === 0) return undefined;
+    const { fileInputs, fileOutputs, s3Access } = process.spec;
+    if (s3Access || Object.keys(fileInputs).length + Object.keys(fileOutputs).length === 0) return undefined;
     const files = this.options.files!; // checked at start-up
     const expires = Math.min(MAX_PRESIGN_SECONDS, (process.spec.timeoutSeconds ?? this.options.defaults.timeoutSeconds) + 3600);
     const plan: StagePlan = { inputs: {}, outputs: {} };

@@ -72,3 +72,23 @@ describe('Job spec: file inputs and outputs staged by our own containers', () =>
     assert.doesNotMatch(JSON.stringify(job.metadata!.annotations), /X-Amz-Signature/, 'no URL in the annotations');
   });
 });
+
+describe('Job spec: an image that speaks S3 itself (s3_access)', () => {
+  it('gets the standard AWS variables, its credentials from the Secret, the job\'s prefixes, and no staging containers', () => {
+    const process = genericImageProcessorType.create(
+      'tool',
+      { name: 'GenericImageProcessor', image: 'example.test/tool:1', metadata: { title: 'Tool' }, s3_access: { credentials_secret: 'tool-s3' }, files: { inputs: { scene: { media_types: ['image/tiff'], max_bytes: 1e9 } }, outputs: { ndvi: { media_type: 'image/tiff' } } } },
+      { configDir: '.' },
+    ) as ImageProcess;
+    const dataBucket = { endpoint: 'https://s3.example.test', region: 'eu-west-1', bucket: 'job-data', pathPrefix: 'ogc/' };
+    const pod = buildJob(process.spec, { ...request, jobID: 'j-1', inputs: { scene: { mediaType: 'image/tiff', size: 9 } } }, { ...defaults, dataBucket }).spec!.template.spec!;
+    assert.equal(pod.initContainers, undefined, 'no staging containers');
+    const env = Object.fromEntries(pod.containers[0]!.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env.AWS_ENDPOINT_URL, 'https://s3.example.test');
+    assert.equal(env.AWS_REGION, 'eu-west-1');
+    assert.deepEqual(env.AWS_ACCESS_KEY_ID, { secretKeyRef: { name: 'tool-s3', key: 'access-key-id' } });
+    assert.deepEqual(env.AWS_SECRET_ACCESS_KEY, { secretKeyRef: { name: 'tool-s3', key: 'secret-access-key' } });
+    assert.deepEqual([env.INPUT_BUCKET, env.INPUT_PREFIX, env.OUTPUT_BUCKET, env.OUTPUT_PREFIX], ['job-data', 'ogc/j-1/inputs/', 'job-data', 'ogc/j-1/outputs/']);
+    assert.deepEqual(JSON.parse(env.K8S_MANAGER_INPUTS as string), { scene: 's3://job-data/ogc/j-1/inputs/scene' });
+  });
+});
