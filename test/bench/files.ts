@@ -20,7 +20,8 @@ import { repoRoot } from '../support/paths.js';
 import { memoryMiB } from '../support/process-stats.js';
 import { freePort } from '../support/server.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
-import { s3Client } from '../testenv/s3-server.js';
+import { realNodeProcess } from '../testenv/real-node.js';
+import { dataBucketVariables, s3Client } from '../testenv/s3-server.js';
 
 const SIZE = Number(process.env.BENCH_FILE_BYTES ?? 2 ** 30);
 const CHUNK = Buffer.alloc(1024 * 1024, 'x');
@@ -80,18 +81,9 @@ manager:
   files: {href: {allow_private_networks: true}}
   kubernetes: {resync_seconds: 1, stager: {image: ${node.images.stager}, image_pull_policy: Never}}
 resources:
-  copy:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: ${node.images.busybox}
-      image_pull_policy: Never
-      node_selector: ${JSON.stringify(node.nodeSelector)}
-      tolerations: [${JSON.stringify(node.toleration)}]
-      host_network: true
-      command: [sh, -c, 'cp /inputs/data /outputs/copy']
-      files: {inputs: {data: {media_types: [application/octet-stream], max_bytes: ${SIZE}}}, outputs: {copy: {media_type: application/octet-stream}}}
-      metadata: {title: copy}
+${realNodeProcess(node, 'copy', 'cp /inputs/data /outputs/copy', {
+  options: ['host_network: true', `files: {inputs: {data: {media_types: [application/octet-stream], max_bytes: ${SIZE}}}, outputs: {copy: {media_type: application/octet-stream}}}`],
+})}
 `);
   const server = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), join(dir, 'server-config.yaml')], {
     env: {
@@ -99,11 +91,7 @@ resources:
       KUBECONFIG: environment.kubeconfigPath,
       K8S_MANAGER_NAMESPACE: namespace,
       K8S_MANAGER_API_TOKEN: TOKEN,
-      K8S_MANAGER_DATA_BUCKET_ENDPOINT: environment.s3.endpoint,
-      K8S_MANAGER_DATA_BUCKET_KEY: environment.s3.accessKeyId,
-      K8S_MANAGER_DATA_BUCKET_SECRET: environment.s3.secretAccessKey,
-      K8S_MANAGER_DATA_BUCKET_NAME: environment.s3.bucket,
-      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: prefix,
+      ...dataBucketVariables(environment.s3, prefix),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { eventually, startTestServer, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
-import { s3Client, type S3Connection } from '../testenv/s3-server.js';
+import { dataBucketVariables, s3Client, type S3Connection } from '../testenv/s3-server.js';
 import { API_TOKEN, ClusterFixture } from './support.js';
 
 const TEXT = 'The cat and the hat. The end!';
@@ -18,17 +18,9 @@ describe('job files in the data bucket (versitygw): stored under the job\'s pref
   let bigUrl: string;
   const servers: TestServer[] = [];
 
-  const dataBucket = (pathPrefix: string) => ({
-    K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
-    K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
-    K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
-    K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
-    K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: pathPrefix,
-    K8S_MANAGER_DATA_BUCKET_REGION: s3.region,
-  });
   const replica = async (pathPrefix = prefix) => {
     const server = await startTestServer({
-      env: dataBucket(pathPrefix),
+      env: dataBucketVariables(s3, pathPrefix),
       configYaml: `
 server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
 manager:
@@ -152,13 +144,7 @@ resources:
       annotations: {testenv.ogcapi/termination-message: '{"greeting": "done"}'}
       files: {inputs: {text: {media_types: [text/plain], max_bytes: 1024}}}
       metadata: {title: short-lived, outputs: {greeting: {schema: {type: string}}}}
-`, API_TOKEN, {
-      K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
-      K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
-      K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
-      K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
-      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: prefix,
-    });
+`, API_TOKEN, dataBucketVariables(s3, prefix));
     const created = await server.client.execute('short-lived', { inputs: { token: API_TOKEN, text: TEXT } }, { Prefer: 'respond-async' });
     assert.equal(created.status, 201, created.text);
     const jobID = created.body.jobID as string;

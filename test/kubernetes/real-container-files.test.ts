@@ -5,8 +5,8 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Response } from 'superagent';
 import { eventually, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
-import type { RealNodeConnection } from '../testenv/real-node.js';
-import { s3Client, type S3Connection } from '../testenv/s3-server.js';
+import { realNodeProcess, type RealNodeConnection } from '../testenv/real-node.js';
+import { dataBucketVariables, s3Client, type S3Connection } from '../testenv/s3-server.js';
 import { API_TOKEN, ClusterFixture, realNodeOrSkip } from './support.js';
 
 const TEXT = 'Files in, files out.\n';
@@ -24,19 +24,7 @@ describe('file inputs and outputs of image processes, staged on real containers 
   let filesUrl: string;
 
   /** A process on the real node. Its pod uses the host's network: the test S3 server listens on 127.0.0.1 only. */
-  const process = (id: string, script: string, fileOptions: string) => `
-  ${id}:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: ${node.images.busybox}
-      image_pull_policy: Never
-      node_selector: ${JSON.stringify(node.nodeSelector)}
-      tolerations: [${JSON.stringify(node.toleration)}]
-      host_network: true
-      command: [sh, -c, ${JSON.stringify(script)}]
-      files: ${fileOptions}
-      metadata: {title: ${id}}`;
+  const process = (id: string, script: string, fileOptions: string) => realNodeProcess(node, id, script, { options: ['host_network: true', `files: ${fileOptions}`] });
 
   before(async function () {
     node = realNodeOrSkip(this);
@@ -59,13 +47,7 @@ ${process('shout', 'echo "inputs: $K8S_MANAGER_INPUTS"; tr a-z A-Z < /inputs/tex
 ${process('copy', 'cp /inputs/data /outputs/copy', '{inputs: {data: {media_types: [application/octet-stream], max_bytes: 1048576}}, outputs: {copy: {media_type: application/octet-stream}}}')}
 ${process('forgetful', 'echo "nothing written"', '{outputs: {shouted: {media_type: text/plain}}}')}
 `;
-    server = await cluster.server(config, API_TOKEN, {
-      K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
-      K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
-      K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
-      K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
-      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: prefix,
-    });
+    server = await cluster.server(config, API_TOKEN, dataBucketVariables(s3, prefix));
   });
   after(async () => {
     files?.close();

@@ -11,7 +11,7 @@ import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { memoryMiB } from '../support/process-stats.js';
 import { eventually, type TestServer } from '../support/server.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
-import type { RealNodeConnection } from '../testenv/real-node.js';
+import { realNodeProcess, type RealNodeConnection } from '../testenv/real-node.js';
 import { s3Client, type S3Connection } from '../testenv/s3-server.js';
 import { API_TOKEN, bucketVariables, ClusterFixture, type ControllerProcess, digestOf, realNodeOrSkip, startControllerProcess } from './support.js';
 
@@ -33,23 +33,13 @@ describe('GenericImageProcessor on real containers (real kubelet and containerd,
   let bucket: S3Client;
   let prefix: string;
 
-  /** One image process on the real node's busybox image: `script` is its shell program. */
-  const realProcess = (id: string, script: string, options: { extra?: string; outputs?: string; resources?: string; image?: string } = {}) => `
-  ${id}:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: ${options.image ?? node.images.busybox}
-      image_pull_policy: ${options.image ? 'IfNotPresent' : 'Never'}
-      node_selector: ${JSON.stringify(node.nodeSelector)}
-      tolerations: [${JSON.stringify(node.toleration)}]
-      command: [sh, -c, ${JSON.stringify(script)}]
-      resources: ${options.resources ?? '{requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 64Mi}}'}
-      ${options.extra ?? ''}
-      metadata:
-        title: ${id}
-        inputs: {name: {minOccurs: 0, schema: {type: string}}}
-        outputs: ${options.outputs ?? '{greeting: {schema: {type: string}}}'}`;
+  /** One image process on the real node, with small resources unless it gives its own. */
+  const realProcess = (id: string, script: string, options: { extra?: string; outputs?: string; resources?: string; image?: string } = {}) =>
+    realNodeProcess(node, id, script, {
+      ...(options.image ? { image: options.image } : {}),
+      options: [`resources: ${options.resources ?? '{requests: {cpu: 10m, memory: 16Mi}, limits: {memory: 64Mi}}'}`, ...(options.extra ? [options.extra] : [])],
+      metadata: `{title: ${id}, inputs: {name: {minOccurs: 0, schema: {type: string}}}, outputs: ${options.outputs ?? '{greeting: {schema: {type: string}}}'}}`,
+    });
 
   const processes = () => [
     realProcess('hello', `echo "hello from a real container"; printf '{"greeting": "hello", "inputs": %s}' "$K8S_MANAGER_INPUTS" > /dev/termination-log`, {

@@ -363,3 +363,24 @@ nodeStatusUpdateFrequency: 4s
 syncFrequency: 5s
 `;
 }
+
+/**
+ * server-config.yaml lines for a GenericImageProcessor process whose pods run on the real node:
+ * `script` is the shell program of the busybox image (or `image`, pulled if not present);
+ * `options` are more processor options, one per line.
+ */
+export function realNodeProcess(node: RealNodeConnection, id: string, script: string, options: { image?: string; options?: string[]; metadata?: string } = {}): string {
+  return [
+    `  ${id}:`,
+    '    type: process',
+    '    processor:',
+    '      name: GenericImageProcessor',
+    `      image: ${options.image ?? node.images.busybox}`,
+    `      image_pull_policy: ${options.image ? 'IfNotPresent' : 'Never'}`,
+    `      node_selector: ${JSON.stringify(node.nodeSelector)}`,
+    `      tolerations: [${JSON.stringify(node.toleration)}]`,
+    `      command: [sh, -c, ${JSON.stringify(script)}]`,
+    ...(options.options ?? []).map((line) => `      ${line}`),
+    `      metadata: ${options.metadata ?? `{title: ${id}}`}`,
+  ].join('\n');
+}

@@ -18,6 +18,18 @@ export interface S3Connection {
   region: string;
 }
 
+/** The K8S_MANAGER_DATA_BUCKET_* variables that put a server's job files in this S3 server, under `prefix`. */
+export function dataBucketVariables(s3: S3Connection, prefix: string): NodeJS.ProcessEnv {
+  return {
+    K8S_MANAGER_DATA_BUCKET_ENDPOINT: s3.endpoint,
+    K8S_MANAGER_DATA_BUCKET_KEY: s3.accessKeyId,
+    K8S_MANAGER_DATA_BUCKET_SECRET: s3.secretAccessKey,
+    K8S_MANAGER_DATA_BUCKET_NAME: s3.bucket,
+    K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: prefix,
+    K8S_MANAGER_DATA_BUCKET_REGION: s3.region,
+  };
+}
+
 /** An S3 client set up the way a non-AWS S3 server needs: the one the log archive uses. */
 export function s3Client(s3: S3Connection): S3Client {
   return s3ClientFor(s3);
