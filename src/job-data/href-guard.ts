@@ -25,10 +25,25 @@ for (const [network, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0
 privateRanges.addAddress('::1', 'ipv6');
 privateRanges.addSubnet('fc00::', 7, 'ipv6');
 
+/** IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (deprecated) and NAT64. */
+const embedsIpv4 = new BlockList();
+embedsIpv4.addSubnet('::', 96, 'ipv6');
+embedsIpv4.addSubnet('64:ff9b::', 96, 'ipv6');
+
+/** The IPv4 address an IPv6 address stands for (IPv4-mapped, -compatible, NAT64), if it does. */
+function embeddedIpv4(address: string): string | undefined {
+  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (dotted) return dotted;
+  if (isIP(address) !== 6 || !embedsIpv4.check(address, 'ipv6')) return undefined;
+  const normal = new URL(`http://[${address}]`).hostname.slice(1, -1);
+  if (normal === '::' || normal === '::1') return undefined; // unspecified and loopback, not IPv4
+  const [high, low] = normal.split(':').slice(-2).map((group) => parseInt(group || '0', 16));
+  return [high! >> 8, high! & 255, low! >> 8, low! & 255].join('.');
+}
+
 /** Why the address may not be fetched from, or undefined when it may. */
 export function addressRefusal(address: string, policy: HrefPolicy): string | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1]; // an IPv4 address written as IPv6
-  const ip = mapped ?? address;
+  const ip = embeddedIpv4(address) ?? address;
   const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
   if (forbidden.check(ip, family)) return `${address} is a link-local, metadata, multicast or unspecified address`;
   if (!policy.allowPrivateNetworks && privateRanges.check(ip, family)) return `${address} is a loopback or private address (manager.files.href.allow_private_networks is off)`;
