@@ -204,6 +204,7 @@ function executeOperation(
   // The generic /processes/{processId}/execution may reach any process.
   const protectedProcess = !process || process.requiresToken === true;
   const onCluster = !process || isImageProcess(process);
+  const takesFiles = !process || Object.keys(process.fileInputs ?? {}).length > 0;
   return {
     summary,
     ...(process?.description.description ? { description: process.description.description } : {}),
@@ -233,7 +234,7 @@ function executeOperation(
       '413': problem('The request body is larger than the server accepts.'),
       '415': problem('The request body is not application/json.'),
       '500': errors['500'],
-      ...(onCluster ? { '502': problem('The Kubernetes API refused or could not be reached: the job was not created.') } : {}),
+      ...(onCluster || takesFiles ? { '502': problem('The Kubernetes API or the job files store refused or could not be reached: the job was not created.') } : {}),
       ...(protectedProcess ? { '503': problem('The process is protected and this server has no API token configured, so it does not run it.') } : {}),
       '504': problem('A synchronous execution outlived its wait bound and the process offers no async execution; the job goes on, and the detail names it.'),
     },

@@ -155,6 +155,13 @@ export class ArchiveUnavailable extends ProblemError {
   readonly title = 'Log archive error';
 }
 
+/** The job files store (local disk or the data bucket) failed; nothing was created. */
+export class FilesUnavailable extends ProblemError {
+  readonly status = 502;
+  readonly type = `${OURS}:files-unavailable`;
+  readonly title = 'Job files unavailable';
+}
+
 /** A link to a job output that this server did not sign, or that has expired. */
 export class LinkRefused extends ProblemError {
   readonly status = 403;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { InvalidInputs, PayloadTooLarge, type InputProblem } from '../errors.js';
+import { FilesUnavailable, InvalidInputs, PayloadTooLarge, type InputProblem } from '../errors.js';
 import { FileTooLarge, type JobFiles, type StoredFile } from './job-files.js';
 import { guardedLookup, urlRefusal, type HrefPolicy } from './href-guard.js';
 
@@ -55,8 +55,10 @@ export class FileInputs {
       }
       return stored;
     } catch (error) {
-      await this.files.removeJob(jobID);
-      if (!(error instanceof InputRefused)) throw error;
+      await this.files.removeJob(jobID).catch(() => undefined);
+      if (!(error instanceof InputRefused)) {
+        throw new FilesUnavailable(`The job's input files could not be stored, so no job was created: ${(error as Error).message}`);
+      }
       const problem: InputProblem = { input: error.input, problem: error.problem };
       throw error.tooLarge ? new PayloadTooLarge(`input '${error.input}': ${error.problem}`) : new InvalidInputs([problem]);
     }

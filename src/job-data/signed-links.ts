@@ -49,9 +49,12 @@ export function linkKey(env: NodeJS.ProcessEnv, keyFile: string | undefined): Bu
   try {
     return readFileSync(keyFile);
   } catch {
-    const key = randomBytes(32);
     mkdirSync(dirname(keyFile), { recursive: true });
-    writeFileSync(keyFile, key, { mode: 0o600, flag: 'wx' });
-    return key;
+    try {
+      writeFileSync(keyFile, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process made it first: use theirs
+    }
+    return readFileSync(keyFile);
   }
 }

@@ -132,3 +132,31 @@ resources:
     await assert.rejects(startTestServer({ configYaml, cluster: connectToCluster({ KUBECONFIG: kubeconfig })! }), /process 'shout' takes or returns files, which their pods stage through a data bucket: set the K8S_MANAGER_DATA_BUCKET_\* variables and manager\.kubernetes\.stager\.image/);
   });
 });
+
+describe('file inputs when the data bucket is down', () => {
+  it('answers 502 naming the store, and creates no job', async function () {
+    this.timeout(30_000);
+    const closed = await startFileServer();
+    closed.server.close(); // a port where nothing listens
+    const server = await startTestServer({
+      env: {
+        K8S_MANAGER_DATA_BUCKET_ENDPOINT: closed.url,
+        K8S_MANAGER_DATA_BUCKET_KEY: 'key',
+        K8S_MANAGER_DATA_BUCKET_SECRET: 'a-secret-that-must-not-show',
+        K8S_MANAGER_DATA_BUCKET_NAME: 'job-data',
+        K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: 'jobs/',
+      },
+      configYaml: 'server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}\nmanager: {local_store: {path: \':memory:\'}}\nresources:\n  word-frequencies: {type: process, processor: {name: WordFrequencies}}\n',
+    });
+    try {
+      const res = await server.client.execute('word-frequencies', { inputs: { text: TEXT } });
+      assert.equal(res.status, 502, res.text);
+      assert.equal(res.body.type, 'urn:ogcapi-k8s-manager:problem:files-unavailable');
+      assert.match(res.body.detail, /input files could not be stored, so no job was created/);
+      assert.doesNotMatch(res.text, /a-secret-that-must-not-show/);
+      assert.equal((await server.client.get('/jobs')).body.numberMatched, 0);
+    } finally {
+      await server.stop();
+    }
+  });
+});
