@@ -121,7 +121,13 @@ export class FileInputs {
       throw new InputRefused(name, `href ${url.origin}${url.pathname} answered ${response.statusCode}${redirect}`);
     }
     const contentType = response.headers['content-type'];
-    const mediaType = typeof contentType === 'string' ? accepted(contentType) : (declared ?? accepted('application/octet-stream'));
+    let mediaType: string;
+    try {
+      mediaType = typeof contentType === 'string' ? accepted(contentType) : (declared ?? accepted('application/octet-stream'));
+    } catch (error) {
+      void response.body.dump().catch(() => undefined); // refused unread: free the connection now
+      throw error;
+    }
     return write(response.body, mediaType);
   }
 
@@ -137,7 +143,14 @@ export class FileInputs {
       throw new InputRefused(name, `href ${href} could not be read: ${(error as Error).message}`);
     }
     if (!object) throw new InputRefused(name, `href ${href} names no object`);
-    return write(object.body, declared ?? accepted(object.mediaType ?? 'application/octet-stream'));
+    let mediaType: string;
+    try {
+      mediaType = declared ?? accepted(object.mediaType ?? 'application/octet-stream');
+    } catch (error) {
+      object.body.on('error', () => undefined).destroy(); // refused unread: give the connection back to the client's pool
+      throw error;
+    }
+    return write(object.body, mediaType);
   }
 
   close(): Promise<void> {

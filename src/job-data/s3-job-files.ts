@@ -4,6 +4,8 @@ import { GetObjectCommand, getSignedUrl, HeadObjectCommand, PutObjectCommand, ty
 import { ObjectTooLarge, removePrefix, s3ClientFor, uploadStream } from '../s3/streams.js';
 import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './job-files.js';
 
+const JOB_ID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Job files in the data bucket, `<prefix><job>/<area>/<name>`: shared by every replica (and, for
  * image processes, by the job's pod). The bucket stays private: clients reach a file through the
@@ -39,6 +41,8 @@ export class S3JobFiles implements JobFiles {
 
   async openObject(bucket: string, key: string): Promise<{ body: Readable; mediaType?: string } | undefined> {
     if (bucket !== this.config.bucket) throw new Error(`s3:// references name the data bucket '${this.config.bucket}' only, not '${bucket}'`);
+    // Job files (and archived logs) sit under a job id; they are reached through their job, never by name.
+    if (key.split('/').some((segment) => JOB_ID_SEGMENT.test(segment))) throw new Error('s3:// references may not name the files of a job');
     try {
       const object = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return { body: object.Body as Readable, ...(object.ContentType ? { mediaType: object.ContentType } : {}) };

@@ -1,8 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Clock } from '../clock.js';
-import { LinkRefused } from '../errors.js';
+import { ConfigError, LinkRefused } from '../errors.js';
 
 /**
  * Links to a job's output files that expire: the job, the output and the expiry time are signed
@@ -44,17 +44,29 @@ export class SignedLinks {
  * once and kept in `keyFile`, so links outlive a restart; with no file (a store in memory), a new one.
  */
 export function linkKey(env: NodeJS.ProcessEnv, keyFile: string | undefined): Buffer {
-  if (env.K8S_MANAGER_LINK_KEY) return Buffer.from(env.K8S_MANAGER_LINK_KEY);
-  if (!keyFile) return randomBytes(32);
-  try {
-    return readFileSync(keyFile);
-  } catch {
-    mkdirSync(dirname(keyFile), { recursive: true });
-    try {
-      writeFileSync(keyFile, randomBytes(32), { mode: 0o600, flag: 'wx' });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another process made it first: use theirs
-    }
-    return readFileSync(keyFile);
+  if (env.K8S_MANAGER_LINK_KEY !== undefined) {
+    const key = Buffer.from(env.K8S_MANAGER_LINK_KEY);
+    if (key.length < MIN_KEY_BYTES) throw new ConfigError(`K8S_MANAGER_LINK_KEY must be at least ${MIN_KEY_BYTES} bytes long (it is ${key.length}): a short key lets links be forged.`);
+    return key;
   }
+  if (!keyFile) return randomBytes(32);
+  if (!existsSync(keyFile)) {
+    // Written whole under another name, then linked into place: a reader never sees a partial key,
+    // and of two servers starting at once the first link wins and both use it.
+    mkdirSync(dirname(keyFile), { recursive: true });
+    const draft = `${keyFile}.${process.pid}.tmp`;
+    writeFileSync(draft, randomBytes(32), { mode: 0o600 });
+    try {
+      linkSync(draft, keyFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      rmSync(draft, { force: true });
+    }
+  }
+  const key = readFileSync(keyFile);
+  if (key.length < MIN_KEY_BYTES) throw new ConfigError(`The link key in ${keyFile} is ${key.length} bytes long; remove the file to make a new one.`);
+  return key;
 }
+
+const MIN_KEY_BYTES = 32;

@@ -51,8 +51,8 @@ export class LocalJobBackend implements JobBackend {
     const job = this.store.get(jobID);
     if (!job) return undefined;
     if (isFinished(job.status)) {
+      await this.files.removeJob(jobID); // first: a failure leaves the record, so dismissing again retries
       this.store.delete(jobID);
-      await this.files.removeJob(jobID);
       this.logger.info({ jobId: jobID }, 'finished job removed');
       return { ...job, status: 'dismissed', message: job.status === 'dismissed' ? job.message : 'Dismissed and removed' };
     }
@@ -101,7 +101,11 @@ export class LocalJobBackend implements JobBackend {
       this.updateUnlessFinished(jobID, { status: 'successful', message: 'Finished', progress: 100, results, ...produced, finished: this.clock.now() });
       log.debug('job successful');
     } catch (error) {
-      if (controller.signal.aborted) return void this.files.removeJob(jobID); // dismissed or shutting down: the record already says so
+      // dismissed or shutting down: the record already says so
+      if (controller.signal.aborted) {
+        await this.files.removeJob(jobID).catch((removal: unknown) => log.warn({ err: removal }, 'removing the files of a dismissed job failed'));
+        return;
+      }
       log.warn({ err: error }, 'job failed');
       this.updateUnlessFinished(jobID, { status: 'failed', message: `Failed: ${(error as Error).message}`, finished: this.clock.now() });
     } finally {

@@ -371,7 +371,9 @@ export class KubernetesJobBackend implements JobBackend {
           const message = `Failed: the container succeeded, but left no ${missing.map((id) => `/outputs/${id}`).join(', ')} (output${missing.length > 1 ? 's' : ''} ${missing.map((id) => `'${id}'`).join(', ')})`;
           return this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.failure]: message } } }, 'failing a job without its output files');
         }
-        return this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.files]: JSON.stringify(Object.fromEntries(found)) } } }, 'recording output files');
+        // served as the process declared it, not as whatever type the pod's upload claimed
+        const files = Object.fromEntries(found.map(([id, file]) => [id, { size: file!.size, mediaType: declared[id]! }]));
+        return this.patchJob(job, { metadata: { annotations: { [ANNOTATIONS.files]: JSON.stringify(files) } } }, 'recording output files');
       })
       .catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'looking for output files failed; the next resync retries'))
       .finally(() => this.collecting.delete(jobID));

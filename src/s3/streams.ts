@@ -60,8 +60,9 @@ export async function uploadStream(
     uploadId ??= (await client.send(new CreateMultipartUploadCommand({ ...target, ContentType }), options)).UploadId!;
     const PartNumber = parts.length + 1;
     const sent = client.send(new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber, Body: part.subarray(0, filled) }), options);
-    parts.push(sent.then(({ ETag }) => ({ ETag: ETag!, PartNumber })));
-    sent.catch(() => undefined); // awaited below
+    const stored = sent.then(({ ETag }) => ({ ETag: ETag!, PartNumber }));
+    stored.catch(() => undefined); // awaited below; a failure must not be "unhandled" before then
+    parts.push(stored);
     if (parts.length > 1) await parts.at(-2); // the other buffer is free once its part is stored
     part = buffers[PartNumber % 2]!;
     filled = 0;
@@ -98,7 +99,11 @@ export async function removePrefix(client: S3Client, bucket: string, prefix: str
   for (let token: string | undefined, more = true; more; ) {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
     const keys = (listed.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
-    if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+    if (keys.length > 0) {
+      const deleted = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      const failed = deleted.Errors ?? [];
+      if (failed.length > 0) throw new Error(`${failed.length} objects under ${prefix} could not be deleted (${failed[0]!.Code}: ${failed[0]!.Key})`);
+    }
     token = listed.NextContinuationToken;
     more = Boolean(listed.IsTruncated && token);
   }

@@ -26,7 +26,8 @@ function send(url: string, options: { method: string; headers?: Record<string, s
   return new Promise((resolve, reject) => {
     const outgoing = request(url, options, resolve);
     outgoing.on('error', reject);
-    if (body) body.pipe(outgoing);
+    // pipeline, not pipe: a file that cannot be read rejects this output instead of crashing the sidecar
+    if (body) pipeline(body, outgoing).catch(reject);
     else outgoing.end();
   });
 }
@@ -52,10 +53,13 @@ async function stageOut(plan: StagePlan, dir: string): Promise<void> {
       console.log(`output '${name}': no file ${path}`);
       continue;
     }
-    const response = await send(url, { method: 'PUT', headers: { 'content-length': size, 'content-type': mediaType } }, createReadStream(path));
-    response.resume();
-    if (response.statusCode === 200) console.log(`output '${name}' sent (${size} bytes)`);
-    else (failed = true), console.error(`output '${name}': the bucket answered ${response.statusCode} for ${where(url)}`);
+    const status = await send(url, { method: 'PUT', headers: { 'content-length': size, 'content-type': mediaType } }, createReadStream(path)).then(
+      (response) => (response.resume(), String(response.statusCode)),
+      (error: Error) => error.message,
+    );
+    // one output that cannot be sent does not keep the others back; the server names what is missing
+    if (status === '200') console.log(`output '${name}' sent (${size} bytes)`);
+    else (failed = true), console.error(`output '${name}' was not sent (${status}) to ${where(url)}`);
   }
   if (failed) process.exitCode = 1;
 }

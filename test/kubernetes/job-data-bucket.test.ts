@@ -80,6 +80,16 @@ resources:
     const other = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://another-bucket/${Key}` } } });
     assert.equal(other.status, 400);
     assert.match(other.body.detail, /input 'text'.*name the data bucket 'ogcapi-testenv' only, not 'another-bucket'/);
+    const done = await server.client.execute('word-frequencies', { inputs: { text: TEXT }, response: 'document', outputs: { frequencies: { transmissionMode: 'reference' } } });
+    const jobID = new URL(done.body.frequencies.href).pathname.split('/')[2]!;
+    const another = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://${s3.bucket}/${prefix}${jobID}/inputs/text` } } });
+    assert.equal(another.status, 400, 'a job\'s files are reached through their job only');
+    assert.match(another.body.detail, /may not name the files of a job/);
+    await bucket.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}datasets/picture.png`, Body: Buffer.alloc(64), ContentType: 'image/png' }));
+    const picture = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://${s3.bucket}/${prefix}datasets/picture.png` } } });
+    assert.equal(picture.status, 400);
+    assert.match(picture.body.detail, /has media type image\/png/);
+    assert.equal((await server.client.get('/jobs')).status, 200, 'the server lives on after a refused object');
     const missing = await server.client.execute('word-frequencies', { inputs: { text: { href: `s3://${s3.bucket}/${prefix}datasets/none.txt` } } });
     assert.equal(missing.status, 400);
     assert.match(missing.body.detail, /input 'text'.*names no object/);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { configFileFrom, loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { processorTypes } from '../../src/compose.js';
+import { linkKey } from '../../src/job-data/signed-links.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ogcapi-config-'));
 function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
@@ -24,6 +25,19 @@ describe('configuration: server-config.yaml', () => {
     assert.equal(config.manager.syncWaitSeconds, 60);
     assert.equal(config.manager.localStorePath, join(dir, 'data/jobs.sqlite'));
     assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
+  });
+
+  describe('link key (K8S_MANAGER_LINK_KEY)', () => {
+    it('refuses a key shorter than 32 bytes', () => {
+      assert.throws(() => linkKey({ K8S_MANAGER_LINK_KEY: 'short' }, undefined), (error: Error) => error instanceof ConfigError && /at least 32 bytes/.test(error.message));
+      assert.equal(linkKey({ K8S_MANAGER_LINK_KEY: 'k'.repeat(32) }, undefined).length, 32);
+    });
+    it('makes one key file once and reads the same key afterwards', () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'link-key-')), 'keys', '.link-key');
+      const first = linkKey({}, file);
+      assert.equal(first.length, 32);
+      assert.deepEqual(linkKey({}, file), first);
+    });
   });
 
   describe('data bucket for job files (K8S_MANAGER_DATA_BUCKET_*)', () => {
