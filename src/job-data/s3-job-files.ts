@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
 import { GetObjectCommand, getSignedUrl, HeadObjectCommand, PutObjectCommand, type S3Client } from '../s3/client.js';
-import { ObjectTooLarge, removePrefix, s3ClientFor, uploadStream } from '../s3/streams.js';
+import { ObjectTooLarge, removePrefix, s3ClientFor, unlessMissing, uploadStream } from '../s3/streams.js';
 import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './job-files.js';
 
 const JOB_ID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -30,37 +30,22 @@ export class S3JobFiles implements JobFiles {
   }
 
   async open(jobID: string, area: FileArea, name: string): Promise<Readable | undefined> {
-    try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) }));
-      return object.Body as Readable;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    const object = await unlessMissing(() => this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) })));
+    return object?.Body as Readable | undefined;
   }
 
   async openObject(bucket: string, key: string): Promise<{ body: Readable; mediaType?: string } | undefined> {
     if (bucket !== this.config.bucket) throw new Error(`s3:// references name the data bucket '${this.config.bucket}' only, not '${bucket}'`);
     // Job files (and archived logs) sit under a job id; they are reached through their job, never by name.
     if (key.split('/').some((segment) => JOB_ID_SEGMENT.test(segment))) throw new Error('s3:// references may not name the files of a job');
-    try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      return { body: object.Body as Readable, ...(object.ContentType ? { mediaType: object.ContentType } : {}) };
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    const object = await unlessMissing(() => this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    return object && { body: object.Body as Readable, ...(object.ContentType ? { mediaType: object.ContentType } : {}) };
   }
 
   /** The size and media type of a stored file, or undefined if there is none (e.g. what a job's pod left). */
   async stat(jobID: string, area: FileArea, name: string): Promise<StoredFile | undefined> {
-    try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) }));
-      return { mediaType: head.ContentType ?? 'application/octet-stream', size: head.ContentLength ?? 0 };
-    } catch (error) {
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
-      throw error;
-    }
+    const head = await unlessMissing(() => this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name) })));
+    return head && { mediaType: head.ContentType ?? 'application/octet-stream', size: head.ContentLength ?? 0 };
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '../s3/client.js';
-import { s3ClientFor, uploadStream } from '../s3/streams.js';
+import { s3ClientFor, unlessMissing, uploadStream } from '../s3/streams.js';
 
 /** Where archived logs are kept. An interface so that tests of the controller's logic need no S3. */
 export interface LogBucket {
@@ -41,13 +41,8 @@ export class S3LogBucket implements LogBucket {
   }
 
   async read(key: string): Promise<Readable | undefined> {
-    try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
-      return object.Body as Readable;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw error;
-    }
+    const object = await unlessMissing(() => this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key })));
+    return object?.Body as Readable | undefined;
   }
 
   async keys(prefix: string): Promise<string[]> {

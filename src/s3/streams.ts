@@ -28,6 +28,17 @@ export function s3ClientFor(server: Pick<BucketConfig, 'endpoint' | 'region' | '
   });
 }
 
+/** The answer of a read, or undefined when the object is not there (NoSuchKey, or a 404 to a HEAD). */
+export async function unlessMissing<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (name === 'NoSuchKey' || $metadata?.httpStatusCode === 404) return undefined;
+    throw error;
+  }
+}
+
 /** The body went past `maxBytes`; the upload was aborted and nothing was stored. */
 export class ObjectTooLarge extends Error {
   constructor(readonly limit: number) {
