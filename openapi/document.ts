@@ -22,6 +22,10 @@ const problem = (description: string): OpenAPIV3.ResponseObject => ({
   content: { 'application/problem+json': { schema: ref('exception') } },
 });
 
+const rawByReference: OpenAPIV3.ResponseObject = {
+  description: 'Raw results whose outputs were all asked by reference (or none): no body, a Link header for each output (`rel="item"`, its media type as `type`, the output id as `title`).',
+  headers: { Link: { schema: { type: 'string' }, description: 'One link per output.' } },
+};
 const errors = {
   '400': problem('Invalid request: the detail names what is wrong.'),
   '404': problem('Not found (no-such-process, no-such-job or result-not-ready).'),
@@ -92,6 +96,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         parameters: [jobIdParameter],
         responses: {
           '200': { description: 'The results.', content: { ...json(ref('results')), '*/*': { schema: {} } } },
+          '204': rawByReference,
           '404': errors['404'],
           '422': problem('A file output asked for by value in a results document is larger than the server inlines; the detail links to it.'),
           '500': problem('The job failed; the detail says why.'),
@@ -223,6 +228,7 @@ function executeOperation(
     requestBody: { required: true, content: json(body) },
     responses: {
       '200': { description: 'Synchronous execution: the results, raw or as a document.', content: { ...json(ref('results')), '*/*': { schema: {} } } },
+      '204': rawByReference,
       '201': {
         description: 'Asynchronous execution: the job was created; follow the Location header.',
         headers: { Location: { schema: { type: 'string' }, description: 'URL of the job status.' } },

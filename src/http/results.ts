@@ -10,15 +10,17 @@ type Output = JobResults['outputs'][number];
 /**
  * Sends a job's results as the execute request asked: `document` gives the results JSON (output id
  * → value, or a link for an output asked by reference); `raw` gives one output in its own media type
- * (a file streamed), or several as multipart/related.
+ * (a file streamed), or several as multipart/related. Raw outputs that are all asked by reference
+ * answer 204 with a Link header for each; in a multipart answer such an output is an empty part with
+ * its Content-Location (Part 1, requirements sync-raw-ref and sync-raw-mixed-multi).
  */
 export async function sendResults(res: Response, { job, outputs }: JobResults): Promise<void> {
   if (job.response === 'document') {
     res.status(200).json(Object.fromEntries(outputs.map((output) => [output.id, inline(output)])));
     return;
   }
-  if (outputs.length === 0) {
-    res.status(204).end();
+  if (outputs.every(byReference)) {
+    res.status(204).set('Link', outputs.map(linkHeader)).end();
     return;
   }
   if (outputs.length === 1) {
@@ -45,12 +47,24 @@ async function send(res: Response, body: Readable): Promise<void> {
 /** The parts of a multipart/related body, files streamed in turn. */
 async function* multipart(outputs: Output[], boundary: string): AsyncGenerator<Buffer | string> {
   for (const output of outputs) {
-    yield [`--${boundary}`, `Content-ID: <${output.id}>`, `Content-Type: ${mediaTypeOf(output.description)}`, '', ''].join('\r\n');
-    if (output.file) yield* await output.file.open();
-    else yield encode(output);
+    const location = byReference(output) ? [`Content-Location: ${output.file!.href}`] : [];
+    yield [`--${boundary}`, `Content-ID: <${output.id}>`, `Content-Type: ${mediaTypeOf(output.description)}`, ...location, '', ''].join('\r\n');
+    if (location.length === 0) {
+      if (output.file) yield* await output.file.open();
+      else yield encode(output);
+    }
     yield '\r\n';
   }
   yield `--${boundary}--\r\n`;
+}
+
+function byReference(output: Output): boolean {
+  return output.file !== undefined && output.request.transmissionMode === 'reference';
+}
+
+/** RFC 8288: the standard names no relation for an output, so `item`, with the output id as title. */
+function linkHeader(output: Output): string {
+  return `<${output.file!.href}>; rel="item"; type="${output.file!.mediaType}"; title="${output.id}"`;
 }
 
 /** A value in its media type: text as it is, everything else as JSON. */

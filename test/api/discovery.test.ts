@@ -44,8 +44,8 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     assert.deepEqual(hello.properties.inputs.required, ['name']);
     assert.ok(hello.example.inputs.name, 'the execute request has an example to try');
     const statuses = (path: string) => Object.keys(document.paths[path].post.responses);
-    assert.deepEqual(statuses('/processes/echo/execution'), ['200', '201', '400', '404', '413', '415', '500', '504'], 'a local, open process: no token, no cluster');
-    assert.deepEqual(statuses('/processes/{processId}/execution'), ['200', '201', '400', '401', '404', '413', '415', '500', '502', '503', '504'], 'any process');
+    assert.deepEqual(statuses('/processes/echo/execution'), ['200', '201', '204', '400', '404', '413', '415', '500', '504'], 'a local, open process: no token, no cluster');
+    assert.deepEqual(statuses('/processes/{processId}/execution'), ['200', '201', '204', '400', '401', '404', '413', '415', '500', '502', '503', '504'], 'any process');
   });
 
   it('serves Swagger UI and its assets from the installed package', async () => {

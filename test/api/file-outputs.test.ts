@@ -70,6 +70,39 @@ resources:
     assert.ok((both.body as string).includes(`Content-ID: <frequencies>\r\nContent-Type: text/csv\r\n\r\n${CSV}\r\n`), both.body as string);
   });
 
+  it('answers raw outputs all asked by reference with 204 and a Link header each, sync and async alike', async () => {
+    const request = { outputs: { frequencies: { transmissionMode: 'reference' } } };
+    const sync = await execute(request);
+    const created = await execute(request, { Prefer: 'respond-async' });
+    await eventually(async () => (await server.client.get(`/jobs/${created.body.jobID}`)).body.status, (s) => s === 'successful');
+    const async_ = await server.client.get(`/jobs/${created.body.jobID}/results`);
+    for (const res of [sync, async_]) {
+      assert.equal(res.status, 204, res.text);
+      assert.equal(res.text, '');
+      const link = /^<([^>]+)>; rel="item"; type="text\/csv"; title="frequencies"$/.exec(res.headers['link']!);
+      assert.ok(link, res.headers['link']);
+      const href = new URL(link[1]!);
+      assert.equal((await server.client.raw().get(`${href.pathname}${href.search}`)).text, CSV);
+    }
+  });
+
+  it('gives an output asked by reference as an empty part with its Content-Location in a raw multipart answer', async () => {
+    const mixed = await server.client.raw().post('/processes/word-frequencies/execution')
+      .send({ inputs: { text: TEXT }, outputs: { frequencies: { transmissionMode: 'reference' }, summary: {} } })
+      .buffer(true).parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
+    assert.equal(mixed.status, 200);
+    const body = mixed.body as string;
+    const part = /Content-ID: <frequencies>\r\nContent-Type: text\/csv\r\nContent-Location: (\S+)\r\n\r\n\r\n--results-/.exec(body);
+    assert.ok(part, body);
+    const href = new URL(part[1]!);
+    assert.equal((await server.client.raw().get(`${href.pathname}${href.search}`)).text, CSV);
+    assert.ok(body.includes('Content-ID: <summary>\r\nContent-Type: application/json\r\n\r\n{"words":7,"distinct":5}\r\n'), body);
+  });
+
   it('refuses a file larger than max_inline_bytes by value in a results document, naming the output and the ways to get it', async () => {
     const big = await server.client.execute('word-frequencies', { inputs: { text: 'one two three four five six seven eight nine ten' }, response: 'document' });
     assert.equal(big.status, 422, big.text);
