@@ -25,19 +25,40 @@ for (const [network, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0
 privateRanges.addAddress('::1', 'ipv6');
 privateRanges.addSubnet('fc00::', 7, 'ipv6');
 
-/** IPv6 prefixes that carry an IPv4 address in their last 32 bits: IPv4-compatible (deprecated) and NAT64. */
-const embedsIpv4 = new BlockList();
-embedsIpv4.addSubnet('::', 96, 'ipv6');
-embedsIpv4.addSubnet('64:ff9b::', 96, 'ipv6');
+privateRanges.addSubnet('64:ff9b:1::', 48, 'ipv6'); // local-use NAT64 (RFC 8215): where the IPv4 address sits is the operator's choice
 
-/** The IPv4 address an IPv6 address stands for (IPv4-mapped, -compatible, NAT64), if it does. */
-function embeddedIpv4(address: string): string | undefined {
-  const dotted = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (dotted) return dotted;
-  if (isIP(address) !== 6 || !embedsIpv4.check(address, 'ipv6')) return undefined;
+/** IPv6 prefixes that carry an IPv4 address, and where: IPv4-mapped, IPv4-compatible (deprecated), NAT64, 6to4, Teredo. */
+const carriers: Array<{ prefix: BlockList; groups: [number, number]; xor?: number }> = [
+  { prefix: subnet('::ffff:0:0', 96), groups: [6, 7] },
+  { prefix: subnet('::', 96), groups: [6, 7] },
+  { prefix: subnet('64:ff9b::', 96), groups: [6, 7] },
+  { prefix: subnet('2002::', 16), groups: [1, 2] },
+  { prefix: subnet('2001::', 32), groups: [6, 7], xor: 0xffff }, // Teredo keeps the client's address inverted
+];
+
+function subnet(network: string, prefix: number): BlockList {
+  const list = new BlockList();
+  list.addSubnet(network, prefix, 'ipv6');
+  return list;
+}
+
+/** The eight 16-bit groups of an IPv6 address. */
+function groupsOf(address: string): number[] {
   const normal = new URL(`http://[${address}]`).hostname.slice(1, -1);
-  if (normal === '::' || normal === '::1') return undefined; // unspecified and loopback, not IPv4
-  const [high, low] = normal.split(':').slice(-2).map((group) => parseInt(group || '0', 16));
+  const [head, tail] = normal.includes('::') ? normal.split('::') : [normal, undefined];
+  const parse = (part: string | undefined) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const [before, after] = [parse(head), parse(tail)];
+  return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+}
+
+/** The IPv4 address an IPv6 address stands for (IPv4-mapped, -compatible, NAT64, 6to4, Teredo), if it does. */
+function embeddedIpv4(address: string): string | undefined {
+  if (isIP(address) !== 6) return undefined;
+  const carrier = carriers.find(({ prefix }) => prefix.check(address, 'ipv6'));
+  if (!carrier) return undefined;
+  const groups = groupsOf(address);
+  if (groups.slice(0, 7).every((g) => g === 0) && groups[7]! <= 1) return undefined; // :: and ::1 are themselves, not IPv4
+  const [high, low] = carrier.groups.map((i) => groups[i]! ^ (carrier.xor ?? 0));
   return [high! >> 8, high! & 255, low! >> 8, low! & 255].join('.');
 }
 
@@ -55,7 +76,7 @@ export function urlRefusal(url: URL, policy: HrefPolicy): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `only http and https references are fetched, not ${url.protocol}`;
   if (url.username || url.password) return 'references with credentials in the URL are not fetched';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (policy.allowedHosts.length > 0 && !policy.allowedHosts.includes(host)) return `host ${host} is not one of manager.files.href.allowed_hosts`;
+  if (policy.allowedHosts.length > 0 && !policy.allowedHosts.some((allowed) => allowed.toLowerCase() === host)) return `host ${host} is not one of manager.files.href.allowed_hosts`;
   return isIP(host) ? addressRefusal(host, policy) : undefined;
 }
 
