@@ -85,6 +85,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
         stuckGraceSeconds: kubernetes.stuckGraceSeconds,
         maxInputsBytes: kubernetes.maxInputsBytes,
         resyncSeconds: kubernetes.resyncSeconds,
+        filesSweepSeconds: kubernetes.filesSweepSeconds,
         ...(bucket && archive ? { archive: { bucket, pathPrefix: archive.bucket.pathPrefix } } : {}),
       });
       await backend.start(imageProcesses);

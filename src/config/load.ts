@@ -62,6 +62,7 @@ export interface ServerConfig {
       stuckGraceSeconds: number;
       maxInputsBytes: number;
       resyncSeconds: number;
+      filesSweepSeconds: number;
       /** The image of the staging containers, for processes with files. */
       stager?: { image: string; imagePullPolicy?: string };
     };
@@ -162,6 +163,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         stuckGraceSeconds: kubernetes?.stuck_grace_seconds ?? 300,
         maxInputsBytes: kubernetes?.max_inputs_bytes ?? 65536,
         resyncSeconds: kubernetes?.resync_seconds ?? 30,
+        filesSweepSeconds: kubernetes?.files_sweep_seconds ?? 3600,
         ...(kubernetes?.stager ? { stager: { image: kubernetes.stager.image, ...(kubernetes.stager.image_pull_policy ? { imagePullPolicy: kubernetes.stager.image_pull_policy } : {}) } } : {}),
       },
       ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),

@@ -118,6 +118,7 @@ export const serverConfigSchema = {
             stuck_grace_seconds: { type: 'integer', minimum: 1, default: 300, description: 'How long a job may wait on a bad image or an unschedulable pod before it is failed.' },
             max_inputs_bytes: { type: 'integer', minimum: 1024, maximum: 100000, default: 65536, description: 'Largest inputs (as JSON) a job accepts: they travel in an env var and an annotation.' },
             resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often unfinished jobs are re-derived, stuck jobs swept and unsaved results retried.' },
+            files_sweep_seconds: { type: 'integer', minimum: 1, default: 3600, description: 'How often the data bucket is swept for the files of jobs whose Job is gone (deleted while no server watched).' },
             stager: {
               type: 'object',
               additionalProperties: false,

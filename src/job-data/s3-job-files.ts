@@ -1,10 +1,13 @@
 import { Readable } from 'node:stream';
 import type { BucketConfig } from '../config/load.js';
-import { GetObjectCommand, getSignedUrl, HeadObjectCommand, PutObjectCommand, type S3Client } from '../s3/client.js';
+import { DeleteObjectCommand, GetObjectCommand, getSignedUrl, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '../s3/client.js';
 import { ObjectTooLarge, removePrefix, s3ClientFor, unlessMissing, uploadStream } from '../s3/streams.js';
 import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './job-files.js';
 
 const JOB_ID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AREAS: FileArea[] = ['inputs', 'outputs'];
+/** Beside the job prefixes: one empty object per Kubernetes job with files (see `recordClusterJob`). */
+const CLUSTER_JOBS = 'cluster-jobs/';
 
 /**
  * Job files in the data bucket, `<prefix><job>/<area>/<name>`: shared by every replica (and, for
@@ -58,12 +61,45 @@ export class S3JobFiles implements JobFiles {
     return getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
   }
 
+  /** Removes the job's files, unfinished uploads included; only its areas, so a log archive may share the prefix. */
   async removeJob(jobID: string): Promise<void> {
-    await removePrefix(this.client, this.config.bucket, `${this.config.pathPrefix}${jobID}/`);
+    for (const area of AREAS) await removePrefix(this.client, this.config.bucket, `${this.config.pathPrefix}${jobID}/${area}/`);
+  }
+
+  /**
+   * Notes that a Kubernetes job keeps files here, before its Job exists. The note lives outside the
+   * job's prefix, so files a pod uploads after their removal (a sidecar stopping after a dismissal)
+   * are still found: `clusterJobs` lists the notes, `forgetClusterJob` removes files and note.
+   */
+  async recordClusterJob(jobID: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(jobID), Body: new Uint8Array(0) }));
+  }
+
+  /** The Kubernetes jobs with files, and when each was noted (ms). */
+  async *clusterJobs(): AsyncGenerator<{ jobID: string; since: number }> {
+    const prefix = `${this.config.pathPrefix}${CLUSTER_JOBS}`;
+    for (let token: string | undefined, more = true; more; ) {
+      const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      for (const { Key, LastModified } of listed.Contents ?? []) {
+        const jobID = Key?.slice(prefix.length) ?? '';
+        if (JOB_ID_SEGMENT.test(jobID)) yield { jobID, since: LastModified?.getTime() ?? 0 };
+      }
+      token = listed.NextContinuationToken;
+      more = Boolean(listed.IsTruncated && token);
+    }
+  }
+
+  async forgetClusterJob(jobID: string): Promise<void> {
+    await this.removeJob(jobID);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(jobID) }));
   }
 
   close(): void {
     this.client.destroy();
+  }
+
+  private clusterJobKey(jobID: string): string {
+    return `${this.config.pathPrefix}${CLUSTER_JOBS}${jobID}`;
   }
 
   /** Names are any string (input and output ids): encoded, so each is one key segment. */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ArchiveUnavailable, ClusterUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
+import { ArchiveUnavailable, ClusterUnavailable, FilesUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
 import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
 import type { S3JobFiles } from '../job-data/s3-job-files.js';
@@ -29,7 +29,12 @@ export interface KubernetesBackendOptions {
   archive?: { bucket: LogBucket; pathPrefix: string };
   /** The data bucket, for processes with file inputs or outputs (their pods stage through it). */
   files?: S3JobFiles;
+  /** How often the data bucket is swept for the files of jobs whose Job is gone. */
+  filesSweepSeconds: number;
 }
+
+/** A job's files are swept only once its note is this old: its Job, created just after, is surely seen by then. */
+const SWEEP_GRACE_MS = 10 * 60 * 1000;
 
 /** The longest a presigned URL may live (SigV4). */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
@@ -55,12 +60,14 @@ export class KubernetesJobBackend implements JobBackend {
   private readonly listeners: Array<(job: JobRecord) => void> = [];
   private readonly savingResults = new Set<string>();
   private readonly failing = new Set<string>();
+  private readonly removing = new Set<string>();
   private readonly collecting = new Set<string>();
   /** Processes whose jobs have files in the data bucket, to remove with the job. */
   private readonly processesWithFiles = new Set<string>();
   private readonly jobWatch: WatchedObjects<V1Job>;
   private readonly podWatch: WatchedObjects<V1Pod>;
   private resync: NodeJS.Timeout | undefined;
+  private filesSweep: NodeJS.Timeout | undefined;
 
   constructor(
     connection: ClusterConnection,
@@ -108,6 +115,11 @@ export class KubernetesJobBackend implements JobBackend {
     await Promise.all([this.podWatch.start(), this.jobWatch.start()]);
     this.resync = setInterval(() => this.reconcileAll(), this.options.resyncSeconds * 1000);
     this.resync.unref();
+    if (this.options.files && this.processesWithFiles.size > 0) {
+      void this.sweepFiles();
+      this.filesSweep = setInterval(() => void this.sweepFiles(), this.options.filesSweepSeconds * 1000);
+      this.filesSweep.unref();
+    }
   }
 
   async submit({ jobID, process, inputs, response, outputs }: Submission): Promise<JobRecord> {
@@ -117,6 +129,11 @@ export class KubernetesJobBackend implements JobBackend {
       throw new PayloadTooLarge(`The inputs take ${inputsBytes} bytes as JSON; jobs of process '${process.description.id}' accept at most ${this.options.maxInputsBytes} (pass larger data by reference, e.g. a URL).`);
     }
     const staging = await this.stagingPlan(jobID, process, inputs);
+    if (this.processesWithFiles.has(process.description.id)) {
+      await this.options.files!.recordClusterJob(jobID).catch((error: unknown) => {
+        throw new FilesUnavailable(`The job's files could not be noted in the data bucket, so no job was created: ${(error as Error).message}`);
+      });
+    }
     const body = buildJob(
       process.spec,
       { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}) },
@@ -217,7 +234,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     this.logger.info({ jobId: jobID }, 'job dismissed');
     // A stopping sidecar may still send an output after this; the Job's deletion removes the files again.
-    await this.removeFiles(jobID);
+    await this.removeFiles(jobID, current.processID, { forget: false });
     this.onJob(trimJob(patched), false);
     return this.observed.get(jobID)?.record;
   }
@@ -273,6 +290,7 @@ export class KubernetesJobBackend implements JobBackend {
 
   async close(): Promise<void> {
     clearInterval(this.resync);
+    clearInterval(this.filesSweep);
     await Promise.all([this.jobWatch.stop(), this.podWatch.stop()]);
   }
 
@@ -316,11 +334,47 @@ export class KubernetesJobBackend implements JobBackend {
   /**
    * The periodic sweep: a finished job changes only when its objects do, and every change arrives as a
    * watch event, so only unfinished jobs (whose stuck grace runs out with time) and results still to
-   * be copied are re-derived; with thousands of finished jobs the sweep stays short.
+   * be copied are re-derived, and stopped Jobs checked for their time to live; with thousands of
+   * finished jobs the sweep stays short.
    */
   private reconcileAll(): void {
     for (const [jobID, { record, unsavedResults }] of this.observed) {
       if (!isFinished(record.status) || unsavedResults !== undefined) this.reconcile(jobID);
+      else if (this.jobs.get(jobID)?.spec?.suspend) this.expireSuspended(jobID, record);
+    }
+  }
+
+  /**
+   * A Job this server stopped (dismissed while it ran, or failed because it could not start) stays
+   * suspended, and Kubernetes' TTL never removes an unfinished Job: it is deleted here once its time
+   * to live has passed since it ended (its files go with it).
+   */
+  private expireSuspended(jobID: string, record: JobRecord): void {
+    const job = this.jobs.get(jobID);
+    const ttlSeconds = job?.spec?.ttlSecondsAfterFinished;
+    if (!job?.metadata?.name || ttlSeconds === undefined || record.finished === undefined || this.removing.has(jobID)) return;
+    if (this.clock.now() < record.finished + ttlSeconds * 1000) return;
+    this.removing.add(jobID);
+    this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name: job.metadata.name, propagationPolicy: 'Background' }))
+      .then(() => this.logger.info({ jobId: jobID, status: record.status }, 'stopped job removed after its time to live'))
+      .catch((error: unknown) => this.logger.warn({ jobId: jobID, err: describeApiError(error) }, 'removing a stopped job failed; the next sweep retries'))
+      .finally(() => this.removing.delete(jobID));
+  }
+
+  /**
+   * Removes the files of Kubernetes jobs whose Job is gone: deleted while no server watched, or left by
+   * a submission that never created its Job. Only from a current cache, and only notes past the grace.
+   */
+  private async sweepFiles(): Promise<void> {
+    const files = this.options.files!;
+    try {
+      for await (const { jobID, since } of files.clusterJobs()) {
+        if (this.jobWatch.problem() || this.jobs.has(jobID) || this.clock.now() - since < SWEEP_GRACE_MS) continue;
+        await files.forgetClusterJob(jobID);
+        this.logger.info({ jobId: jobID }, 'files of a job whose Job is gone removed');
+      }
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, 'sweeping the data bucket failed; the next sweep retries');
     }
   }
 
@@ -350,10 +404,14 @@ export class KubernetesJobBackend implements JobBackend {
       .finally(() => this.savingResults.delete(jobID));
   }
 
-  /** Removes the job's files from the data bucket; a failure is logged (the next deletion event retries). */
-  private async removeFiles(jobID: string, processID = this.observed.get(jobID)?.record.processID): Promise<void> {
-    if (!processID || !this.processesWithFiles.has(processID)) return;
-    await this.options.files?.removeJob(jobID).catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'removing the job\'s files failed'));
+  /**
+   * Removes the job's files from the data bucket: with its note once the Job is gone (`forget`), else
+   * only the files. A failure is logged; the files sweep retries.
+   */
+  private async removeFiles(jobID: string, processID = this.observed.get(jobID)?.record.processID, { forget = true } = {}): Promise<void> {
+    const { files } = this.options;
+    if (!files || !processID || !this.processesWithFiles.has(processID)) return;
+    await (forget ? files.forgetClusterJob(jobID) : files.removeJob(jobID)).catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'removing the job\'s files failed'));
   }
 
   /**
@@ -434,8 +492,13 @@ function warningsOf(header: string | undefined): string[] {
 function trimJob(job: V1Job): V1Job {
   if (job.metadata) delete job.metadata.managedFields;
   if (job.spec) {
-    const { activeDeadlineSeconds, suspend } = job.spec;
-    job.spec = { template: {}, ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}), ...(suspend !== undefined ? { suspend } : {}) };
+    const { activeDeadlineSeconds, suspend, ttlSecondsAfterFinished } = job.spec;
+    job.spec = {
+      template: {},
+      ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}),
+      ...(suspend !== undefined ? { suspend } : {}),
+      ...(ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished } : {}),
+    };
   }
   return job;
 }

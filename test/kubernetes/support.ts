@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import type { Clock } from '../../src/clock.js';
 import { connectToCluster } from '../../src/kubernetes/cluster.js';
 import { LABELS, LOG_FINALIZER } from '../../src/kubernetes/labels.js';
 import { createTestNamespace, deleteTestNamespace } from '../smoke/kube-helpers.js';
@@ -57,9 +58,9 @@ export class ClusterFixture {
   }
 
   /** A server whose image processes run in this namespace; `token` is its K8S_MANAGER_API_TOKEN (null: none). */
-  async server(configYaml: string, token: string | null = API_TOKEN, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestServer> {
+  async server(configYaml: string, token: string | null = API_TOKEN, extraEnv: NodeJS.ProcessEnv = {}, clock?: Clock): Promise<TestServer> {
     const env = this.env({ ...(token ? { K8S_MANAGER_API_TOKEN: token } : {}), ...extraEnv });
-    const server = await startTestServer({ configYaml, env, cluster: connectToCluster(env)! });
+    const server = await startTestServer({ configYaml, env, cluster: connectToCluster(env)!, ...(clock ? { clock } : {}) });
     this.servers.push(server);
     return server;
   }
