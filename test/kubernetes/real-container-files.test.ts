@@ -11,6 +11,19 @@ import { API_TOKEN, ClusterFixture, realNodeOrSkip } from './support.js';
 
 const TEXT = 'Files in, files out.\n';
 const BINARY = randomBytes(300 * 1024);
+/**
+ * An image that speaks S3 itself, as a user's would: the SDK finds the endpoint, region and credentials
+ * in the standard AWS variables; the job's input is an s3:// URL, its outputs go under OUTPUT_PREFIX.
+ */
+const S3_SHOUT = `
+const { S3Client, GetObjectCommand, PutObjectCommand } = await import('/app/dist/src/s3/client.js');
+const s3 = new S3Client({ forcePathStyle: true });
+const input = new URL(JSON.parse(process.env.K8S_MANAGER_INPUTS).text);
+const object = await s3.send(new GetObjectCommand({ Bucket: input.host, Key: input.pathname.slice(1) }));
+const text = await object.Body.transformToString();
+await s3.send(new PutObjectCommand({ Bucket: process.env.OUTPUT_BUCKET, Key: process.env.OUTPUT_PREFIX + 'shouted', Body: text.toUpperCase(), ContentType: 'text/plain' }));
+console.log('read ' + input.href + ', wrote ' + process.env.OUTPUT_PREFIX + 'shouted');
+`;
 
 describe('file inputs and outputs of image processes, staged on real containers through the data bucket', function () {
   this.timeout(120_000);
@@ -46,7 +59,16 @@ resources:
 ${process('shout', 'echo "inputs: $K8S_MANAGER_INPUTS"; tr a-z A-Z < /inputs/text > /outputs/shouted', '{inputs: {text: {media_types: [text/plain], max_bytes: 1048576}}, outputs: {shouted: {media_type: text/plain}}}')}
 ${process('copy', 'cp /inputs/data /outputs/copy', '{inputs: {data: {media_types: [application/octet-stream], max_bytes: 1048576}}, outputs: {copy: {media_type: application/octet-stream}}}')}
 ${process('forgetful', 'echo "nothing written"', '{outputs: {shouted: {media_type: text/plain}}}')}
+${realNodeProcess(node, 's3-shout', S3_SHOUT, {
+  image: node.images.stager,
+  command: ['node', '--input-type=module', '-e'],
+  options: ['host_network: true', 's3_access: {credentials_secret: data-bucket}', 'files: {inputs: {text: {media_types: [text/plain], max_bytes: 1048576}}, outputs: {shouted: {media_type: text/plain}}}'],
+})}
 `;
+    await cluster.core.createNamespacedSecret({
+      namespace: cluster.namespace,
+      body: { metadata: { name: 'data-bucket' }, stringData: { 'access-key-id': s3.accessKeyId, 'secret-access-key': s3.secretAccessKey } },
+    });
     server = await cluster.server(config, API_TOKEN, dataBucketVariables(s3, prefix));
   });
   after(async () => {
@@ -103,6 +125,21 @@ ${process('forgetful', 'echo "nothing written"', '{outputs: {shouted: {media_typ
     assert.ok((raw.body as Buffer).equals(BINARY), 'raw: the same bytes');
     const document = await execute('copy', input, { response: 'document', outputs: { copy: { transmissionMode: 'reference' } } });
     assert.ok((await bytesOf(document.body.copy.href)).equals(BINARY), 'by reference: the same bytes');
+  });
+
+  it('lets an image that speaks S3 read its input and write its output itself, with credentials only from the Secret', async () => {
+    const created = await execute('s3-shout', { text: TEXT }, {}, { Prefer: 'respond-async' });
+    const jobID = created.body.jobID as string;
+    const status = await eventually(async () => (await server.client.get(`/jobs/${jobID}`)).body, (s) => ['successful', 'failed'].includes(s.status), 60_000);
+    assert.equal(status.status, 'successful', `${status.message}\n${(await server.client.get(`/jobs/${jobID}/logs`)).text}`);
+    assert.match((await server.client.get(`/jobs/${jobID}/logs`)).text, new RegExp(`read s3://${s3.bucket}/${prefix}${jobID}/inputs/text, wrote ${prefix}${jobID}/outputs/shouted`));
+    const results = await server.client.get(`/jobs/${jobID}/results`);
+    assert.equal(results.text, TEXT.toUpperCase());
+    const [pod] = await cluster.podsOfJob(jobID);
+    const env = pod!.spec!.containers.find((c) => c.name === 'main')!.env!;
+    assert.deepEqual({ ...env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')!.valueFrom?.secretKeyRef }, { name: 'data-bucket', key: 'secret-access-key' });
+    assert.ok(!JSON.stringify(pod).includes(s3.secretAccessKey), 'the secret is in no field of the pod');
+    assert.equal(pod!.spec!.initContainers?.length ?? 0, 0, 'no staging containers');
   });
 
   it('fails a job whose container succeeded but left a declared output file out, naming it', async () => {

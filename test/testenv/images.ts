@@ -64,10 +64,11 @@ export async function busyboxRoot(dir: string, busybox: string): Promise<string>
 
 /**
  * A folder with what the server's image offers its staging containers: node (with the libraries it
- * links, found with ldd) and the staging program at the image's path, /app/dist/src/staging/stage.js.
+ * links, found with ldd), the staging program at the image's path, /app/dist/src/staging/stage.js, and
+ * the bundled S3 client beside it (which a test image that speaks S3 itself uses).
  * The server's own image cannot be built here (no Docker), so the real node runs this one in its place.
  */
-export async function stagerRoot(dir: string, node: string, stageProgram: string): Promise<string> {
+export async function stagerRoot(dir: string, node: string, distSrc: string): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   const place = (from: string, to: string) => {
     mkdirSync(join(dir, dirname(to)), { recursive: true });
@@ -76,7 +77,7 @@ export async function stagerRoot(dir: string, node: string, stageProgram: string
   place(node, '/bin/node');
   const { stdout } = await run('ldd', [node]);
   for (const library of stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) place(library[1]!, library[1]!);
-  place(stageProgram, '/app/dist/src/staging/stage.js');
+  for (const program of ['staging/stage.js', 's3/client.js']) place(join(distSrc, program), `/app/dist/src/${program}`);
   writeFileSync(join(dir, 'app', 'package.json'), JSON.stringify({ type: 'module' })); // the program is an ES module
   return dir;
 }

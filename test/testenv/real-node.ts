@@ -120,7 +120,7 @@ export async function startRealNode(stateDir: string, bin: Binaries, pki: Pki, k
   const images = await Promise.all([
     packImage(pauseImage, singleProgramRoot(join(paths.images, 'pause-root'), bin.pause, 'pause'), join(paths.images, 'pause.tar'), ['/pause']),
     busyboxRoot(join(paths.images, 'busybox-root'), '/bin/busybox').then((root) => packImage(realNode.images.busybox, root, join(paths.images, 'busybox.tar'), ['sh'])),
-    stagerRoot(join(paths.images, 'stager-root'), process.execPath, join(repoRoot, 'dist', 'src', 'staging', 'stage.js')).then((root) =>
+    stagerRoot(join(paths.images, 'stager-root'), process.execPath, join(repoRoot, 'dist', 'src')).then((root) =>
       packImage(realNode.images.stager, root, join(paths.images, 'stager.tar'), ['node', '/app/dist/src/staging/stage.js'])),
   ]);
 
@@ -369,7 +369,7 @@ syncFrequency: 5s
  * `script` is the shell program of the busybox image (or `image`, pulled if not present);
  * `options` are more processor options, one per line.
  */
-export function realNodeProcess(node: RealNodeConnection, id: string, script: string, options: { image?: string; options?: string[]; metadata?: string } = {}): string {
+export function realNodeProcess(node: RealNodeConnection, id: string, script: string, options: { image?: string; command?: string[]; options?: string[]; metadata?: string } = {}): string {
   return [
     `  ${id}:`,
     '    type: process',
@@ -379,7 +379,7 @@ export function realNodeProcess(node: RealNodeConnection, id: string, script: st
     `      image_pull_policy: ${options.image ? 'IfNotPresent' : 'Never'}`,
     `      node_selector: ${JSON.stringify(node.nodeSelector)}`,
     `      tolerations: [${JSON.stringify(node.toleration)}]`,
-    `      command: [sh, -c, ${JSON.stringify(script)}]`,
+    `      command: ${JSON.stringify([...(options.command ?? ['sh', '-c']), script])}`,
     ...(options.options ?? []).map((line) => `      ${line}`),
     `      metadata: ${options.metadata ?? `{title: ${id}}`}`,
   ].join('\n');
