@@ -14,6 +14,8 @@ export interface BucketConfig {
   /** Every key starts with it; ends with '/' unless empty. */
   pathPrefix: string;
   region: string;
+  /** The store's address as clients reach it: links to job files are then presigned URLs of the store. */
+  publicEndpoint?: string;
 }
 
 export interface LogArchiveConfig {
@@ -237,5 +239,9 @@ const DATA_BUCKET_VARIABLE_PREFIX = 'K8S_MANAGER_DATA_BUCKET_';
 function dataBucketFromEnv(env: NodeJS.ProcessEnv): BucketConfig | undefined {
   const given = Object.keys(env).filter((key) => key.startsWith(DATA_BUCKET_VARIABLE_PREFIX) && env[key] !== undefined);
   if (given.length === 0) return undefined;
-  return bucketFromEnv(env, DATA_BUCKET_VARIABLE_PREFIX, `${given[0]} is set, so job files go to a data bucket, but`, 'the data bucket');
+  const bucket = bucketFromEnv(env, DATA_BUCKET_VARIABLE_PREFIX, `${given[0]} is set, so job files go to a data bucket, but`, 'the data bucket');
+  const publicEndpoint = env[`${DATA_BUCKET_VARIABLE_PREFIX}PUBLIC_ENDPOINT`];
+  if (publicEndpoint === undefined) return bucket;
+  if (!/^https?:\/\/[^/]/.test(publicEndpoint)) throw new ConfigError(`${DATA_BUCKET_VARIABLE_PREFIX}PUBLIC_ENDPOINT must be an http(s) URL, not '${publicEndpoint}'.`);
+  return { ...bucket, publicEndpoint };
 }

@@ -33,6 +33,8 @@ export interface JobFiles {
    * type, undefined if there is none. Only stores with a bucket have it.
    */
   openObject?(bucket: string, key: string): Promise<{ body: Readable; mediaType?: string } | undefined>;
+  /** A link straight to the stored file, for stores that clients reach themselves; else undefined. */
+  publicLink?(jobID: string, area: FileArea, name: string, mediaType: string, expiresInSeconds: number): Promise<string | undefined>;
   close(): void;
 }
 

@@ -6,6 +6,8 @@ import { FileTooLarge, type FileArea, type JobFiles, type StoredFile } from './j
 
 const JOB_ID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AREAS: FileArea[] = ['inputs', 'outputs'];
+/** The longest a presigned URL may live (SigV4). */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 /** Beside the job prefixes: one empty object per Kubernetes job with files (see `recordClusterJob`). */
 const CLUSTER_JOBS = 'cluster-jobs/';
 
@@ -16,9 +18,12 @@ const CLUSTER_JOBS = 'cluster-jobs/';
  */
 export class S3JobFiles implements JobFiles {
   private readonly client: S3Client;
+  /** Signs URLs for the store's public address; it never sends a request. */
+  private readonly publicClient: S3Client | undefined;
 
   constructor(private readonly config: BucketConfig) {
     this.client = s3ClientFor(config);
+    if (config.publicEndpoint) this.publicClient = s3ClientFor({ ...config, endpoint: config.publicEndpoint });
   }
 
   async write(jobID: string, area: FileArea, name: string, body: Readable | Uint8Array | string, mediaType: string, maxBytes?: number): Promise<StoredFile> {
@@ -62,6 +67,16 @@ export class S3JobFiles implements JobFiles {
   }
 
   /** Removes the job's files, unfinished uploads included; only its areas, so a log archive may share the prefix. */
+  /**
+   * With a public endpoint, a link clients download a job's file with straight from the store (no hop
+   * through a server), expiring after `expiresInSeconds`; the store serves it in `mediaType`.
+   */
+  async publicLink(jobID: string, area: FileArea, name: string, mediaType: string, expiresInSeconds: number): Promise<string | undefined> {
+    if (!this.publicClient) return undefined;
+    const command = new GetObjectCommand({ Bucket: this.config.bucket, Key: this.key(jobID, area, name), ResponseContentType: mediaType });
+    return getSignedUrl(this.publicClient, command, { expiresIn: Math.min(expiresInSeconds, MAX_PRESIGN_SECONDS) });
+  }
+
   async removeJob(jobID: string): Promise<void> {
     for (const area of AREAS) await removePrefix(this.client, this.config.bucket, `${this.config.pathPrefix}${jobID}/${area}/`);
   }
@@ -96,6 +111,7 @@ export class S3JobFiles implements JobFiles {
 
   close(): void {
     this.client.destroy();
+    this.publicClient?.destroy();
   }
 
   private clusterJobKey(jobID: string): string {

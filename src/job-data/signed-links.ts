@@ -12,7 +12,7 @@ export class SignedLinks {
   constructor(
     private readonly key: Buffer,
     private readonly clock: Clock,
-    private readonly ttlSeconds: number,
+    readonly ttlSeconds: number,
     private readonly baseUrl: string,
   ) {}
 

@@ -207,7 +207,9 @@ export class JobManager {
       if (!stream) throw new NotFound(`Job ${job.jobID} has no output file '${outputId}' (any more).`);
       return stream;
     };
-    const result: FileResult = { ...file, href: this.data.links.href(job.jobID, outputId), open };
+    // Straight from the store when clients reach it (no hop through a server), else through this server.
+    const direct = await this.data.files.publicLink?.(job.jobID, 'outputs', outputId, file.mediaType, this.data.links.ttlSeconds);
+    const result: FileResult = { ...file, href: direct ?? this.data.links.href(job.jobID, outputId), open };
     if (job.response !== 'document' || request.transmissionMode === 'reference') return result;
     if (file.size > this.options.maxInlineBytes) {
       throw new OutputTooLarge(

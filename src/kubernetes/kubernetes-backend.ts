@@ -4,7 +4,7 @@ import type { Clock } from '../clock.js';
 import { ArchiveUnavailable, ClusterUnavailable, FilesUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
 import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
-import type { S3JobFiles } from '../job-data/s3-job-files.js';
+import { MAX_PRESIGN_SECONDS, type S3JobFiles } from '../job-data/s3-job-files.js';
 import { jobLogPrefix, type LogBucket } from '../log-archive/bucket.js';
 import type { StagePlan } from '../staging/stage.js';
 import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
@@ -35,9 +35,6 @@ export interface KubernetesBackendOptions {
 
 /** A job's files are swept only once its note is this old: its Job, created just after, is surely seen by then. */
 const SWEEP_GRACE_MS = 10 * 60 * 1000;
-
-/** The longest a presigned URL may live (SigV4). */
-const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

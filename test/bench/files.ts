@@ -2,8 +2,9 @@
  * `npm run bench:files`: a 1 GiB file input staged and a 1 GiB file output returned through the server,
  * side by side with plain S3 copies of the same bytes on the same machine (issue 18). An image process
  * on the test environment's real node copies /inputs/data to /outputs/copy; the server takes the input
- * by reference from a local HTTP server and streams the output back through its link. Prints each
- * transfer's throughput against the plain copy and the server's memory growth while it ran.
+ * by reference from a local HTTP server; the output is downloaded through the server's own link and
+ * through the presigned link straight to the store that results give when the store has a public
+ * endpoint. Prints each transfer's throughput against the plain copy and the server's memory growth.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -22,10 +23,12 @@ import { freePort } from '../support/server.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 import { realNodeProcess } from '../testenv/real-node.js';
 import { dataBucketVariables, s3Client } from '../testenv/s3-server.js';
+import { SignedLinks } from '../../src/job-data/signed-links.js';
 
 const SIZE = Number(process.env.BENCH_FILE_BYTES ?? 2 ** 30);
 const CHUNK = Buffer.alloc(1024 * 1024, 'x');
 const TOKEN = randomUUID();
+const LINK_KEY = randomUUID() + randomUUID();
 
 /** SIZE bytes, made as they are read (nothing held in memory). */
 const source = () =>
@@ -91,7 +94,9 @@ ${realNodeProcess(node, 'copy', 'cp /inputs/data /outputs/copy', {
       KUBECONFIG: environment.kubeconfigPath,
       K8S_MANAGER_NAMESPACE: namespace,
       K8S_MANAGER_API_TOKEN: TOKEN,
+      K8S_MANAGER_LINK_KEY: LINK_KEY,
       ...dataBucketVariables(environment.s3, prefix),
+      K8S_MANAGER_DATA_BUCKET_PUBLIC_ENDPOINT: environment.s3.endpoint,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -123,17 +128,21 @@ ${realNodeProcess(node, 'copy', 'cp /inputs/data /outputs/copy', {
       }
     });
     const results = (await (await fetch(`${url}/jobs/${jobID}/results`)).json()) as { copy: { href: string } };
-    let received = 0;
+    if (!results.copy.href.startsWith(environment.s3.endpoint)) throw new Error(`the results gave ${results.copy.href}, not a link to the store`);
     // node:http, as the plain download's SDK uses: the same kind of client on both sides
-    const returned = await timed(async () => {
-      for await (const chunk of (await download(results.copy.href)) as AsyncIterable<Buffer>) received += chunk.length;
+    const downloaded = (link: string) => timed(async () => {
+      let received = 0;
+      for await (const chunk of (await download(link)) as AsyncIterable<Buffer>) received += chunk.length;
+      if (received !== SIZE) throw new Error(`${link} gave ${received} bytes, not ${SIZE}`);
     });
-    if (received !== SIZE) throw new Error(`the output link gave ${received} bytes, not ${SIZE}`);
+    const returned = await downloaded(new SignedLinks(Buffer.from(LINK_KEY), { now: () => Date.now() }, 600, url).href(jobID, 'copy'));
+    const presigned = await downloaded(results.copy.href);
     const peak = memoryMiB(server.pid!, 'VmHWM');
 
     console.log(`\n${(SIZE / 2 ** 30).toFixed(2)} GiB through the server, side by side with plain S3 copies on this machine`);
     console.log(`  input staged (href → server → bucket):    ${rate(staged)}   plain copy href → bucket: ${rate(plainUp)}   ${((plainUp / staged) * 100).toFixed(0)}% of plain`);
     console.log(`  output returned (bucket → server → link): ${rate(returned)}   plain S3 download:        ${rate(plainDown)}   ${((plainDown / returned) * 100).toFixed(0)}% of plain`);
+    console.log(`  output by presigned link (bucket → link): ${rate(presigned)}   plain S3 download:        ${rate(plainDown)}   ${((plainDown / presigned) * 100).toFixed(0)}% of plain`);
     console.log(`  the job itself (stage-in, cp, stage-out in the pod): ${ran.toFixed(1)} s`);
     console.log(`  server RSS ${before.toFixed(0)} MiB before, peak ${peak.toFixed(0)} MiB: growth ${(peak - before).toFixed(0)} MiB (goal ≤ 64 MiB)`);
   } finally {

@@ -18,14 +18,14 @@ describe('job files in the data bucket (versitygw): stored under the job\'s pref
   let bigUrl: string;
   const servers: TestServer[] = [];
 
-  const replica = async (pathPrefix = prefix) => {
+  const replica = async (pathPrefix = prefix, env: NodeJS.ProcessEnv = {}, files = '') => {
     const server = await startTestServer({
-      env: dataBucketVariables(s3, pathPrefix),
+      env: { ...dataBucketVariables(s3, pathPrefix), ...env },
       configYaml: `
 server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: silent}}
 manager:
   local_store: {path: ':memory:'}
-  files: {href: {allow_private_networks: true}}
+  files: {href: {allow_private_networks: true}${files}}
 resources:
   word-frequencies: {type: process, processor: {name: WordFrequencies}}
 `,
@@ -68,6 +68,28 @@ resources:
     const served = await server.client.raw().get(`${href.pathname}${href.search}`);
     assert.match(served.headers['content-type']!, /^text\/csv/);
     assert.equal(served.text, CSV);
+  });
+
+  it('gives presigned links straight to the store when it has a public endpoint: the file in its media type until the link expires or the job goes', async () => {
+    const server = await replica(prefix, { K8S_MANAGER_DATA_BUCKET_PUBLIC_ENDPOINT: s3.endpoint }, ', link_ttl_seconds: 2');
+    const byReference = { inputs: { text: TEXT }, response: 'document', outputs: { frequencies: { transmissionMode: 'reference' } } };
+    const res = await server.client.execute('word-frequencies', byReference);
+    assert.equal(res.status, 200, res.text);
+    const href: string = res.body.frequencies.href;
+    assert.ok(href.startsWith(`${s3.endpoint}/${s3.bucket}/${prefix}`), href);
+    assert.match(href, /X-Amz-Expires=2&.*X-Amz-Signature=/);
+    assert.ok(!href.includes(s3.secretAccessKey));
+    const direct = await fetch(href);
+    assert.equal(direct.status, 200);
+    assert.equal(direct.headers.get('content-type'), 'text/csv');
+    assert.equal(await direct.text(), CSV);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal((await fetch(href)).status, 403, 'expired');
+
+    const dismissed = await server.client.execute('word-frequencies', byReference);
+    const jobID = new URL(dismissed.body.frequencies.href).pathname.split('/')[3]!;
+    assert.equal((await server.client.delete(`/jobs/${jobID}`)).status, 200);
+    assert.equal((await fetch(dismissed.body.frequencies.href)).status, 404, 'gone with its job');
   });
 
   it('takes an input by s3:// reference to the data bucket, and refuses other buckets and missing keys', async () => {
