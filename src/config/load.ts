@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { findProcessorType, type ProcessorType } from '../processes/processor-types.js';
+import type { UrlPolicy } from '../net/url-guard.js';
 import { createAjv, describeErrors, messageOf, pathOf } from '../validation/ajv.js';
 import { serverConfigSchema, type ServerConfigFile } from './schema.js';
 
@@ -55,7 +56,7 @@ export interface ServerConfig {
       bucket?: BucketConfig;
       maxInlineBytes: number;
       linkTtlSeconds: number;
-      href: { allowedHosts: string[]; allowPrivateNetworks: boolean; timeoutSeconds: number };
+      href: UrlPolicy & { timeoutSeconds: number };
     };
     syncWaitSeconds: number;
     kubernetes: {
@@ -153,6 +154,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         maxInlineBytes: files?.max_inline_bytes ?? 65536,
         linkTtlSeconds: files?.link_ttl_seconds ?? 3600,
         href: {
+          settings: 'manager.files.href',
           allowedHosts: [...(files?.href?.allowed_hosts ?? [])],
           allowPrivateNetworks: files?.href?.allow_private_networks ?? false,
           timeoutSeconds: files?.href?.timeout_seconds ?? 30,

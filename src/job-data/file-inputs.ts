@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { FilesUnavailable, InvalidInputs, PayloadTooLarge, type InputProblem } from '../errors.js';
 import { FileTooLarge, type JobFiles, type StoredFile } from './job-files.js';
-import { guardedLookup, urlRefusal, type HrefPolicy } from './href-guard.js';
+import { guardedLookup, urlRefusal, type UrlPolicy } from '../net/url-guard.js';
 
 /** An input that a process takes as a file: the media types it accepts and its largest size. */
 export interface FileInputSpec {
@@ -28,7 +28,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /**
  * Stores the file inputs of an execution before its job exists, each given as text, as a qualified
  * value (`{"value", "mediaType", "encoding": "base64"}`) or by reference (`{"href", "type"}`, fetched
- * under the HrefPolicy). Media types and sizes are checked on the way in; any problem removes what was
+ * under the UrlPolicy). Media types and sizes are checked on the way in; any problem removes what was
  * stored and is reported naming the input.
  */
 export class FileInputs {
@@ -36,7 +36,7 @@ export class FileInputs {
 
   constructor(
     private readonly files: JobFiles,
-    private readonly policy: HrefPolicy,
+    private readonly policy: UrlPolicy,
     timeoutMs: number,
   ) {
     this.agent = new Agent({ connect: { lookup: guardedLookup(policy), timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });

@@ -107,8 +107,8 @@ resources:
     await refused(open, { href: 'http://[::ffff:169.254.169.254]/' }, 400, /link-local, metadata/);
     await refused(open, { href: 'http://[64:ff9b::a9fe:a9fe]/' }, 400, /link-local, metadata/); // NAT64 to the metadata address
     await refused(open, { href: 'http://[::a9fe:a9fe]/' }, 400, /link-local, metadata/); // IPv4-compatible form
-    await refused(open, { href: 'file:///etc/passwd' }, 400, /only http and https references are fetched, not file:/);
-    await refused(open, { href: 'http://user:secret@127.0.0.1/x' }, 400, /credentials in the URL/);
+    await refused(open, { href: 'file:///etc/passwd' }, 400, /only http and https URLs are reached, not file:/);
+    await refused(open, { href: 'http://user:secret@127.0.0.1/x' }, 400, /URLs with credentials in them are not reached/);
     await refused(guarded, { href: 'http://127.0.0.2/text.txt' }, 400, /host 127\.0\.0\.2 is not one of manager\.files\.href\.allowed_hosts/);
     await refused(guarded, { href: `${files.url}/text.txt` }, 400, /127\.0\.0\.1 is a loopback or private address/);
     await refused(guarded, { href: `${files.url.replace('127.0.0.1', 'localhost')}/text.txt` }, 400, /localhost resolves to .*loopback or private address/);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { addressRefusal, urlRefusal } from '../../src/job-data/href-guard.js';
+import { addressRefusal, urlRefusal } from '../../src/net/url-guard.js';
 
-describe('href guard: which addresses a reference may be fetched from', () => {
-  const closed = { allowedHosts: [], allowPrivateNetworks: false };
-  const open = { allowedHosts: [], allowPrivateNetworks: true };
+describe('URL guard: which addresses a client\'s URL may make the server reach', () => {
+  const closed = { allowedHosts: [], allowPrivateNetworks: false, settings: 'manager.files.href' };
+  const open = { allowedHosts: [], allowPrivateNetworks: true, settings: 'manager.files.href' };
 
   it('refuses the metadata address in every IPv6 form that carries it', () => {
     for (const form of [
@@ -29,7 +29,7 @@ describe('href guard: which addresses a reference may be fetched from', () => {
   });
 
   it('compares allowed hosts without regard to case', () => {
-    const policy = { allowedHosts: ['Data.Example.ORG'], allowPrivateNetworks: false };
+    const policy = { allowedHosts: ['Data.Example.ORG'], allowPrivateNetworks: false, settings: 'manager.files.href' };
     assert.equal(urlRefusal(new URL('https://data.example.org/x'), policy), undefined);
     assert.equal(urlRefusal(new URL('https://DATA.example.org/x'), policy), undefined);
     assert.match(urlRefusal(new URL('https://other.example.org/x'), policy) ?? '', /not one of manager\.files\.href\.allowed_hosts/);

@@ -1,15 +1,20 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
-/** Which hosts a job input given by reference (`href`) may be fetched from. */
-export interface HrefPolicy {
-  /** When not empty, only these host names (or IP literals) are fetched from. */
+/**
+ * Which hosts the server may connect to on a client's word: inputs given by reference (`href`),
+ * callback URIs (`subscriber`).
+ */
+export interface UrlPolicy {
+  /** When not empty, only these host names (or IP literals) are reached. */
   allowedHosts: string[];
   /** Loopback and private ranges (RFC 1918, unique-local, CGNAT): off unless the operator allows them. */
   allowPrivateNetworks: boolean;
+  /** The configuration section the policy comes from, for messages (e.g. `manager.files.href`). */
+  settings: string;
 }
 
-/** Never fetched from, whatever the policy: link-local (cloud metadata lives there), unspecified, multicast. */
+/** Never reached, whatever the policy: link-local (cloud metadata lives there), unspecified, multicast. */
 const forbidden = new BlockList();
 forbidden.addSubnet('0.0.0.0', 8, 'ipv4');
 forbidden.addSubnet('169.254.0.0', 16, 'ipv4');
@@ -62,21 +67,21 @@ function embeddedIpv4(address: string): string | undefined {
   return [high! >> 8, high! & 255, low! >> 8, low! & 255].join('.');
 }
 
-/** Why the address may not be fetched from, or undefined when it may. */
-export function addressRefusal(address: string, policy: HrefPolicy): string | undefined {
+/** Why the address may not be reached, or undefined when it may. */
+export function addressRefusal(address: string, policy: UrlPolicy): string | undefined {
   const ip = embeddedIpv4(address) ?? address;
   const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
   if (forbidden.check(ip, family)) return `${address} is a link-local, metadata, multicast or unspecified address`;
-  if (!policy.allowPrivateNetworks && privateRanges.check(ip, family)) return `${address} is a loopback or private address (manager.files.href.allow_private_networks is off)`;
+  if (!policy.allowPrivateNetworks && privateRanges.check(ip, family)) return `${address} is a loopback or private address (${policy.settings}.allow_private_networks is off)`;
   return undefined;
 }
 
-/** Why the URL may not be fetched, before any connection; undefined when it may (its addresses are checked on connect). */
-export function urlRefusal(url: URL, policy: HrefPolicy): string | undefined {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `only http and https references are fetched, not ${url.protocol}`;
-  if (url.username || url.password) return 'references with credentials in the URL are not fetched';
+/** Why the URL may not be reached, before any connection; undefined when it may (its addresses are checked on connect). */
+export function urlRefusal(url: URL, policy: UrlPolicy): string | undefined {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `only http and https URLs are reached, not ${url.protocol}`;
+  if (url.username || url.password) return 'URLs with credentials in them are not reached';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (policy.allowedHosts.length > 0 && !policy.allowedHosts.some((allowed) => allowed.toLowerCase() === host)) return `host ${host} is not one of manager.files.href.allowed_hosts`;
+  if (policy.allowedHosts.length > 0 && !policy.allowedHosts.some((allowed) => allowed.toLowerCase() === host)) return `host ${host} is not one of ${policy.settings}.allowed_hosts`;
   return isIP(host) ? addressRefusal(host, policy) : undefined;
 }
 
@@ -84,7 +89,7 @@ export function urlRefusal(url: URL, policy: HrefPolicy): string | undefined {
  * A DNS lookup for the connection itself that refuses forbidden addresses: the address checked is the
  * address connected to, so a name that resolves differently a second time (DNS rebinding) gains nothing.
  */
-export function guardedLookup(policy: HrefPolicy): LookupFunction {
+export function guardedLookup(policy: UrlPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
