@@ -6,9 +6,10 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, JobFailed } from './errors.js';
 import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
+import { resultsDocument } from './http/results.js';
 import { FileInputs } from './job-data/file-inputs.js';
 import { DiskJobFiles } from './job-data/job-files.js';
 import { S3JobFiles } from './job-data/s3-job-files.js';
@@ -23,6 +24,8 @@ import { genericImageProcessorType, isImageProcess } from './kubernetes/generic-
 import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
 import { S3LogBucket, type LogBucket } from './log-archive/bucket.js';
 import { LogArchiveController } from './log-archive/controller.js';
+import { Notifier, type NotificationPayloads } from './notifications/notifier.js';
+import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
 import { localProcessorTypes, type ProcessorType } from './processes/processor-types.js';
@@ -110,18 +113,42 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     backends,
     new InputValidator(ajv),
     clock,
-    { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN, maxInlineBytes: files.maxInlineBytes },
+    { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN, maxInlineBytes: files.maxInlineBytes, subscriberPolicy: config.manager.notifications.policy },
     ajv,
     { files: jobFiles, links, inputs: new FileInputs(jobFiles, files.href, files.href.timeoutSeconds * 1000) },
   );
+  const representations = new Representations(config.server.url);
+  const { notifications } = config.manager;
+  const notifier = new Notifier(
+    jobs,
+    notificationPayloads(jobs, representations),
+    new HttpCallbackSender(notifications.policy, notifications.timeoutMs),
+    clock,
+    logger.child({ component: 'notifications' }),
+    notifications,
+  );
+  notifier.start();
   return {
     config,
     logger,
     ...(logArchive ? { logArchive } : {}),
     registry,
     jobs,
-    representations: new Representations(config.server.url),
+    notifier,
+    representations,
     queryAjv: createAjv({ coerceTypes: true }),
+  };
+}
+
+/** What callbacks carry, per Part 1: the statusInfo while the job runs, the results document, the exception. */
+function notificationPayloads(jobs: JobManager, representations: Representations): NotificationPayloads {
+  return {
+    inProgress: async (job) => representations.statusInfo(job),
+    success: async (job) => resultsDocument((await jobs.results(job.jobID, { filesByReference: true })).outputs),
+    failed: async (job) => {
+      const failure = new JobFailed(job.message ?? 'The job failed.');
+      return { type: failure.type, title: failure.title, status: failure.status, detail: failure.message, instance: representations.url(`/jobs/${job.jobID}`) };
+    },
   };
 }
 

@@ -31,6 +31,7 @@ export async function startServer(services: Services, graceMs = 10_000): Promise
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        await services.notifier.stop();
         await Promise.all([services.jobs.close(), services.logArchive?.stop()]);
       })();
       return stopping;

@@ -4,6 +4,7 @@ import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
 import type { JobManager } from './jobs/manager.js';
 import type { LogArchiveController } from './log-archive/controller.js';
+import type { Notifier } from './notifications/notifier.js';
 import type { ProcessRegistry } from './processes/registry.js';
 
 /** Everything the HTTP layer may call, built once by the composition root (src/compose.ts). */
@@ -15,6 +16,8 @@ export interface Services {
   representations: Representations;
   /** ajv that coerces query strings to the declared types. */
   queryAjv: Ajv;
+  /** Calls back the subscribers of jobs; runs in every replica. */
+  notifier: Notifier;
   /** The log finalizer controller, when it runs inside this server. */
   logArchive?: LogArchiveController;
 }

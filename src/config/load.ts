@@ -7,6 +7,16 @@ import type { UrlPolicy } from '../net/url-guard.js';
 import { createAjv, describeErrors, messageOf, pathOf } from '../validation/ajv.js';
 import { serverConfigSchema, type ServerConfigFile } from './schema.js';
 
+export interface NotificationsConfig {
+  policy: UrlPolicy;
+  timeoutMs: number;
+  maxAttempts: number;
+  deadlineMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  sweepMs: number;
+}
+
 export interface BucketConfig {
   endpoint: string;
   accessKeyId: string;
@@ -59,6 +69,7 @@ export interface ServerConfig {
       href: UrlPolicy & { timeoutSeconds: number };
     };
     syncWaitSeconds: number;
+    notifications: NotificationsConfig;
     kubernetes: {
       defaultTimeoutSeconds: number;
       defaultTtlSecondsAfterFinished: number;
@@ -161,6 +172,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         },
       },
       syncWaitSeconds: raw.manager?.sync_wait_seconds ?? 60,
+      notifications: notificationsConfig(raw.manager?.notifications ?? {}),
       kubernetes: {
         defaultTimeoutSeconds: kubernetes?.default_timeout_seconds ?? 3600,
         defaultTtlSecondsAfterFinished: kubernetes?.default_ttl_seconds_after_finished ?? 604800,
@@ -173,6 +185,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),
     },
     resources,
+  };
+}
+
+function notificationsConfig(section: NonNullable<NonNullable<ServerConfigFile['manager']>['notifications']>): NotificationsConfig {
+  const ms = (seconds: number | undefined, fallback: number) => (seconds ?? fallback) * 1000;
+  return {
+    policy: { settings: 'manager.notifications', allowedHosts: [...(section.allowed_hosts ?? [])], allowPrivateNetworks: section.allow_private_networks ?? false },
+    timeoutMs: ms(section.timeout_seconds, 10),
+    maxAttempts: section.max_attempts ?? 10,
+    deadlineMs: ms(section.deadline_seconds, 86400),
+    initialBackoffMs: ms(section.initial_backoff_seconds, 2),
+    maxBackoffMs: ms(section.max_backoff_seconds, 600),
+    sweepMs: ms(section.sweep_seconds, 30),
   };
 }
 

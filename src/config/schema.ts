@@ -100,6 +100,22 @@ export const serverConfigSchema = {
             },
           },
         },
+        notifications: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          description: 'Callbacks to the URIs of an execute request\'s subscriber: how they are sent and retried.',
+          properties: {
+            allowed_hosts: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'When not empty, the only hosts called back.' },
+            allow_private_networks: { type: 'boolean', default: false, description: 'Call loopback and private addresses too. Link-local and metadata addresses are never called.' },
+            timeout_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 300, default: 10, description: 'Longest wait for one delivery (connection, answer and body).' },
+            max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'Deliveries tried before a notification is given up.' },
+            deadline_seconds: { type: 'number', exclusiveMinimum: 0, default: 86400, description: 'Longest time a notification is retried, from its first attempt.' },
+            initial_backoff_seconds: { type: 'number', exclusiveMinimum: 0, default: 2, description: 'Wait before the first retry; doubled each retry, with jitter.' },
+            max_backoff_seconds: { type: 'number', exclusiveMinimum: 0, default: 600, description: 'Longest wait between two attempts.' },
+            sweep_seconds: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'How often pending notifications are looked for (after a restart, or left by a replica that stopped).' },
+          },
+        },
         sync_wait_seconds: {
           type: 'integer',
           minimum: 1,

@@ -1,6 +1,6 @@
 // The OGC documents this server sends, built from the domain's records. Links are absolute, from
 // the configured public URL.
-import type { Cursor, JobRecord } from '../jobs/job.js';
+import { isFinished, type Cursor, type JobRecord, type NotificationState } from '../jobs/job.js';
 import type { JobListPage } from '../jobs/manager.js';
 import type { Process } from '../processes/process.js';
 
@@ -48,6 +48,7 @@ export class Representations {
       ...(job.finished !== undefined ? { finished: iso(job.finished) } : {}),
       updated: iso(job.updated),
       ...(job.progress !== undefined ? { progress: job.progress } : {}),
+      ...(job.notifications ? { notifications: notificationsOf(job) } : {}),
       links,
     };
   }
@@ -87,7 +88,19 @@ export class Representations {
   }
 }
 
-export function iso(ms: number): string {
+export const NOTIFICATION_STATUS: Record<NotificationState['state'], string> = { pending: 'pending', sending: 'sending', waiting: 'retrying', sent: 'sent', failed: 'failed' };
+
+/** How the callbacks of the job went (never their URIs): what was sent, what is retried, what was given up and why. */
+function notificationsOf(job: JobRecord): Record<string, unknown> {
+  // Once the job has ended, a notification never tried will never be: only the one of its outcome is due.
+  const outcome = job.status === 'successful' ? 'success' : job.status === 'failed' ? 'failed' : undefined;
+  const shown = Object.entries(job.notifications ?? {}).filter(([kind, state]) => !(isFinished(job.status) && state.state === 'pending' && kind !== outcome));
+  return Object.fromEntries(
+    shown.map(([kind, state]) => [kind, { status: NOTIFICATION_STATUS[state.state], attempts: state.attempts, ...('error' in state ? { message: state.error } : {}) }]),
+  );
+}
+
+function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 

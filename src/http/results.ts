@@ -16,7 +16,7 @@ type Output = JobResults['outputs'][number];
  */
 export async function sendResults(res: Response, { job, outputs }: JobResults): Promise<void> {
   if (job.response === 'document') {
-    res.status(200).json(Object.fromEntries(outputs.map((output) => [output.id, inline(output)])));
+    res.status(200).json(resultsDocument(outputs));
     return;
   }
   if (outputs.every(byReference)) {
@@ -71,6 +71,11 @@ function linkHeader(output: Output): string {
 function encode(output: Output): string {
   const mediaType = mediaTypeOf(output.description);
   return typeof output.value === 'string' && !mediaType.endsWith('json') ? output.value : JSON.stringify(output.value);
+}
+
+/** The results document (results.yaml): output id → value, qualified value or link. */
+export function resultsDocument(outputs: Output[]): Record<string, unknown> {
+  return Object.fromEntries(outputs.map((output) => [output.id, inline(output)]));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Process } from '../processes/process.js';
-import type { JobQuery, JobRecord, JobSlice, ResultsRequest } from './job.js';
+import type { JobQuery, JobRecord, JobSlice, NotificationKind, NotificationState, ResultsRequest, Subscriber } from './job.js';
 
 export interface LogRequest {
   /** The container whose log is wanted; undefined means the job's main container. */
@@ -17,6 +17,8 @@ export interface Submission extends ResultsRequest {
   process: Process;
   /** Validated inputs, with secrets already removed where the process asked for that. */
   inputs: Record<string, unknown>;
+  /** Callback URIs, already checked. */
+  subscriber?: Subscriber;
 }
 
 /**
@@ -40,6 +42,13 @@ export interface JobBackend {
    * no such job. Throws LogsNotAvailable, saying why, when the job exists but the log does not.
    */
   openLogs?(jobID: string, request: LogRequest): Promise<Readable | undefined>;
+  /**
+   * Sets one notification's state if it still is `expected`: a compare-and-set that holds across
+   * replicas, so exactly one of them claims a delivery. False when the state moved on or the job is gone.
+   */
+  recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean>;
+  /** Jobs with a subscriber, unfinished or finished since `finishedSince`: those whose notifications may be due. */
+  withSubscribers(finishedSince: number): Promise<JobRecord[]>;
   /** Calls the listener with the job whenever one changes. */
   subscribe(listener: (job: JobRecord) => void): void;
   /** Throws, saying why, when the backend cannot serve (store closed, cluster unreachable). */

@@ -20,6 +20,27 @@ export interface ResultsRequest {
   outputs?: Record<string, OutputRequest>;
 }
 
+/** Where the client wants to be called when its job runs, succeeds or fails (Part 1 callbacks). */
+export interface Subscriber {
+  successUri?: string;
+  inProgressUri?: string;
+  failedUri?: string;
+}
+
+export type NotificationKind = 'inProgress' | 'success' | 'failed';
+export const NOTIFICATION_KINDS: readonly NotificationKind[] = ['inProgress', 'success', 'failed'];
+
+/**
+ * Where one notification of a job stands, kept with the job so that any replica, and a restarted
+ * server, carries on: `sending` is a claim that expires (`until`), so exactly one replica sends at a time.
+ */
+export type NotificationState =
+  | { state: 'pending'; attempts: number }
+  | { state: 'sending'; attempts: number; since: number; by: string; until: number }
+  | { state: 'waiting'; attempts: number; since: number; nextAt: number; error: string }
+  | { state: 'sent'; attempts: number; since: number; at: number }
+  | { state: 'failed'; attempts: number; since: number; at: number; error: string };
+
 /** One job as every backend reports it. Times are milliseconds since the epoch. */
 export interface JobRecord extends ResultsRequest {
   jobID: string;
@@ -36,6 +57,32 @@ export interface JobRecord extends ResultsRequest {
   files?: Record<string, StoredFile>;
   /** The job's container logs can be read at /jobs/{id}/logs. */
   logs?: boolean;
+  subscriber?: Subscriber;
+  /** One state for each notification the subscriber asked for. */
+  notifications?: Partial<Record<NotificationKind, NotificationState>>;
+}
+
+/** States are compared as the JSON they are stored as. */
+export function sameNotificationState(a: NotificationState | undefined, b: NotificationState): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The URI each kind of notification goes to. */
+export const NOTIFICATION_URIS: Record<NotificationKind, keyof Subscriber> = { inProgress: 'inProgressUri', success: 'successUri', failed: 'failedUri' };
+
+/** The states a job's notifications start in: pending, one for each URI the subscriber gave. */
+export function initialNotifications(subscriber: Subscriber): NonNullable<JobRecord['notifications']> {
+  return Object.fromEntries(NOTIFICATION_KINDS.filter((kind) => subscriber[NOTIFICATION_URIS[kind]]).map((kind) => [kind, { state: 'pending', attempts: 0 }]));
+}
+
+/**
+ * The notifications of the job still to be delivered: in-progress while it runs (once it has ended
+ * there is no point), success or failed once it has (none for a dismissed job).
+ */
+export function pendingNotifications(job: JobRecord): NotificationKind[] {
+  const due: NotificationKind | undefined = job.status === 'running' ? 'inProgress' : job.status === 'successful' ? 'success' : job.status === 'failed' ? 'failed' : undefined;
+  const state = due && job.notifications?.[due];
+  return state && state.state !== 'sent' && state.state !== 'failed' ? [due] : [];
 }
 
 /** Job-list filters of GET /jobs, already validated. */

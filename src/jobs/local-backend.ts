@@ -5,7 +5,7 @@ import { NotReady } from '../errors.js';
 import type { JobFiles } from '../job-data/job-files.js';
 import type { LocalProcess } from '../processes/process.js';
 import type { JobBackend, Submission } from './backend.js';
-import { isFinished, type JobRecord } from './job.js';
+import { initialNotifications, isFinished, sameNotificationState, type JobRecord, type NotificationKind, type NotificationState } from './job.js';
 import { mediaTypeOf } from './manager.js';
 import type { JobStore } from './store.js';
 
@@ -29,10 +29,11 @@ export class LocalJobBackend implements JobBackend {
     if (interrupted > 0) logger.warn({ interrupted }, 'jobs left unfinished by the previous run are now failed');
   }
 
-  async submit({ jobID, process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs, subscriber }: Submission): Promise<JobRecord> {
     const now = this.clock.now();
     const job: JobRecord = { jobID, processID: process.description.id, status: 'accepted', message: 'Accepted', created: now, updated: now, progress: 0, response };
     if (outputs) job.outputs = outputs;
+    if (subscriber) Object.assign(job, { subscriber, notifications: initialNotifications(subscriber) });
     this.store.insert(job);
     this.emit(job);
     setImmediate(() => void this.run(process as LocalProcess, job.jobID, inputs));
@@ -61,6 +62,18 @@ export class LocalJobBackend implements JobBackend {
     const dismissed = this.update(jobID, { status: 'dismissed', message: 'Dismissed by request', finished: now });
     this.logger.info({ jobId: jobID }, 'job dismissed');
     return dismissed;
+  }
+
+  /** The store is this replica's alone, and JavaScript runs one thing at a time: a plain check and write is atomic. */
+  async recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean> {
+    const job = this.store.get(jobID);
+    if (!job || !sameNotificationState(job.notifications?.[kind], expected)) return false;
+    this.store.update(jobID, { notifications: { ...job.notifications, [kind]: next } });
+    return true;
+  }
+
+  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
+    return this.store.withSubscribers(finishedSince);
   }
 
   subscribe(listener: (job: JobRecord) => void): void {

@@ -25,7 +25,18 @@ import type { Process } from '../processes/process.js';
 import type { ProcessRegistry } from '../processes/registry.js';
 import { describeErrors } from '../validation/ajv.js';
 import type { JobBackend, LogRequest } from './backend.js';
-import { compareJobs, isFinished, type Cursor, type JobFilter, type JobRecord, type OutputRequest } from './job.js';
+import { urlRefusal, type UrlPolicy } from '../net/url-guard.js';
+import {
+  compareJobs,
+  isFinished,
+  type Cursor,
+  type JobFilter,
+  type JobRecord,
+  type NotificationKind,
+  type NotificationState,
+  type OutputRequest,
+  type Subscriber,
+} from './job.js';
 import { FinishWaiters } from './waiters.js';
 
 /** The input that carries the API token of protected processes. */
@@ -80,7 +91,7 @@ export class JobManager {
     backends: JobBackend[],
     private readonly inputs: InputValidator,
     private readonly clock: Clock,
-    private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined; maxInlineBytes: number },
+    private readonly options: { syncWaitSeconds: number; apiToken?: string | undefined; maxInlineBytes: number; subscriberPolicy: UrlPolicy },
     ajv: Ajv,
     private readonly data: { files: JobFiles; links: SignedLinks; inputs: FileInputs },
   ) {
@@ -98,6 +109,7 @@ export class JobManager {
   async execute(processId: string, body: unknown, preferences: ExecutionPreferences): Promise<Execution> {
     const process = this.registry.get(processId);
     const request = this.checkRequest(process, body);
+    const subscriber = request.subscriber && this.checkSubscriber(request.subscriber);
     const given = (request.inputs ?? {}) as Record<string, unknown>;
     if (process.requiresToken) this.checkToken(processId, given[TOKEN_INPUT]);
     const fileInputs = process.fileInputs ?? {};
@@ -119,7 +131,14 @@ export class JobManager {
     const jobID = randomUUID();
     // The job's input files are stored first: a bad one refuses the execution before the job exists.
     Object.assign(inputs, await this.data.inputs.store(jobID, fileInputs, given));
-    const submission = { jobID, process, inputs, response: request.response ?? 'raw', ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}) };
+    const submission = {
+      jobID,
+      process,
+      inputs,
+      response: request.response ?? 'raw',
+      ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}),
+      ...(subscriber ? { subscriber } : {}),
+    };
     const job = await this.backendOf(process).submit(submission).catch(async (error: unknown) => {
       await this.data.files.removeJob(jobID);
       throw error;
@@ -164,7 +183,8 @@ export class JobManager {
     return page;
   }
 
-  async results(jobID: string): Promise<JobResults> {
+  /** The results as the job's request asked for them; `filesByReference` gives every file as a link (for callbacks). */
+  async results(jobID: string, { filesByReference = false } = {}): Promise<JobResults> {
     const job = await this.getJob(jobID);
     switch (job.status) {
       case 'accepted':
@@ -186,7 +206,8 @@ export class JobManager {
       const request = requested[id];
       if (!request) continue;
       const file = files[id];
-      if (file) outputs.push({ id, file: await this.fileResult(job, id, file, request), description, request });
+      const asked = filesByReference && file ? { ...request, transmissionMode: 'reference' as const } : request;
+      if (file) outputs.push({ id, file: await this.fileResult(job, id, file, asked), description, request: asked });
       else if (id in produced) outputs.push({ id, value: produced[id], description, request });
     }
     return { job, outputs };
@@ -244,6 +265,23 @@ export class JobManager {
     throw new NoSuchJob(jobID);
   }
 
+  /** Calls the listener whenever a job of any backend changes. */
+  onJobChange(listener: (job: JobRecord) => void): void {
+    for (const backend of this.backends.values()) backend.subscribe(listener);
+  }
+
+  /** Compare-and-set of one notification's state, on the backend that holds the job. */
+  async recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean> {
+    for (const backend of this.backends.values()) {
+      if (await backend.get(jobID)) return backend.recordNotification(jobID, kind, expected, next);
+    }
+    return false;
+  }
+
+  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
+    return (await Promise.all([...this.backends.values()].map((backend) => backend.withSubscribers(finishedSince)))).flat();
+  }
+
   async checkReady(): Promise<void> {
     await Promise.all([...this.backends.values()].map((backend) => backend.checkReady()));
   }
@@ -266,6 +304,27 @@ export class JobManager {
     if (!timingSafeEqual(digest(given), digest(expected))) {
       throw new Unauthorized(`The input '${TOKEN_INPUT}' does not match this server's API token.`);
     }
+  }
+
+  /**
+   * Callback URIs are checked before the job exists: http(s), well formed, and no address the server
+   * must not reach (host names are checked again, as resolved, when a notification is sent).
+   */
+  private checkSubscriber(subscriber: Subscriber): Subscriber {
+    const problems: string[] = [];
+    for (const [member, uri] of Object.entries(subscriber) as Array<[keyof Subscriber, string]>) {
+      let url: URL;
+      try {
+        url = new URL(uri);
+      } catch {
+        problems.push(`subscriber.${member} '${uri.slice(0, 200)}' is not a URL`);
+        continue;
+      }
+      const refusal = urlRefusal(url, this.options.subscriberPolicy);
+      if (refusal) problems.push(`subscriber.${member} is refused: ${refusal}`);
+    }
+    if (problems.length > 0) throw new InvalidRequest(`The execute request's subscriber cannot be called back: ${problems.join('; ')}.`);
+    return subscriber;
   }
 
   private backendOf(process: Process): JobBackend {

@@ -18,9 +18,13 @@ interface Row {
   outputs: string | null;
   results: string | null;
   files: string | null;
+  subscriber: string | null;
+  notifications: string | null;
 }
 
-const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results', 'files'] as const;
+const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results', 'files', 'subscriber', 'notifications'] as const;
+/** Columns added after the first release: a store made before them gets them at start-up. */
+const addedColumns = ['files', 'subscriber', 'notifications'] as const;
 
 /** The embedded job store: one SQLite file, so local job records survive a restart. */
 export function openSqliteJobStore(path: string): JobStore {
@@ -32,15 +36,17 @@ export function openSqliteJobStore(path: string): JobStore {
     CREATE TABLE IF NOT EXISTS jobs (
       job_id TEXT PRIMARY KEY, process_id TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
       created INTEGER NOT NULL, started INTEGER, finished INTEGER, updated INTEGER NOT NULL,
-      progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT, files TEXT
+      progress INTEGER, response TEXT NOT NULL, outputs TEXT, results TEXT
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS jobs_newest_first ON jobs (created DESC, job_id DESC);
   `);
-  // A store made before file outputs existed gets their column.
-  if (!(db.pragma('table_info(jobs)') as Array<{ name: string }>).some((column) => column.name === 'files')) db.exec('ALTER TABLE jobs ADD COLUMN files TEXT');
+  const existing = new Set((db.pragma('table_info(jobs)') as Array<{ name: string }>).map((column) => column.name));
+  for (const column of addedColumns.filter((name) => !existing.has(name))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
+  db.exec('CREATE INDEX IF NOT EXISTS jobs_with_subscribers ON jobs (finished) WHERE subscriber IS NOT NULL');
   const insert = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
   const select = db.prepare<[string], Row>('SELECT * FROM jobs WHERE job_id = ?');
   const remove = db.prepare<[string]>('DELETE FROM jobs WHERE job_id = ?');
+  const withSubscribers = db.prepare<[number], Row>('SELECT * FROM jobs WHERE subscriber IS NOT NULL AND (finished IS NULL OR finished >= ?)');
   const failUnfinished = db.prepare<[string, number, number]>(
     "UPDATE jobs SET status = 'failed', message = ?, finished = ?, updated = ? WHERE status IN ('accepted', 'running')",
   );
@@ -70,6 +76,7 @@ export function openSqliteJobStore(path: string): JobStore {
     },
     delete: (jobID) => remove.run(jobID).changes > 0,
     list: (query) => list(prepared, query),
+    withSubscribers: (finishedSince) => withSubscribers.all(finishedSince).map(fromRow),
     failUnfinished: (message, now) => failUnfinished.run(message, now, now).changes,
     close: () => db.close(),
   };
@@ -113,7 +120,7 @@ function keyOf(column: (typeof columns)[number]): keyof JobRecord {
   const keys: Record<(typeof columns)[number], keyof JobRecord> = {
     job_id: 'jobID', process_id: 'processID', status: 'status', message: 'message', created: 'created',
     started: 'started', finished: 'finished', updated: 'updated', progress: 'progress', response: 'response',
-    outputs: 'outputs', results: 'results', files: 'files',
+    outputs: 'outputs', results: 'results', files: 'files', subscriber: 'subscriber', notifications: 'notifications',
   };
   return keys[column];
 }
@@ -130,9 +137,11 @@ function toRow(job: JobRecord): Row {
     updated: job.updated,
     progress: job.progress ?? null,
     response: job.response,
-    outputs: job.outputs === undefined ? null : JSON.stringify(job.outputs),
-    results: job.results === undefined ? null : JSON.stringify(job.results),
-    files: job.files === undefined ? null : JSON.stringify(job.files),
+    outputs: json(job.outputs),
+    results: json(job.results),
+    files: json(job.files),
+    subscriber: json(job.subscriber),
+    notifications: json(job.notifications),
   };
 }
 
@@ -152,5 +161,11 @@ function fromRow(row: Row): JobRecord {
   if (row.outputs !== null) job.outputs = JSON.parse(row.outputs) as JobRecord['outputs'];
   if (row.results !== null) job.results = JSON.parse(row.results) as JobRecord['results'];
   if (row.files !== null) job.files = JSON.parse(row.files) as JobRecord['files'];
+  if (row.subscriber !== null) job.subscriber = JSON.parse(row.subscriber) as JobRecord['subscriber'];
+  if (row.notifications !== null) job.notifications = JSON.parse(row.notifications) as JobRecord['notifications'];
   return job;
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
 }

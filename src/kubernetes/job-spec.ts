@@ -1,8 +1,8 @@
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from './client-node.js';
-import type { ResultsRequest } from '../jobs/job.js';
+import { initialNotifications, type NotificationKind, type ResultsRequest, type Subscriber } from '../jobs/job.js';
 import { INPUTS_DIR, OUTPUTS_DIR, STAGE_PLAN_VARIABLE, type StagePlan } from '../staging/stage.js';
 import type { ImageProcessSpec } from './generic-image.js';
-import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY } from './labels.js';
+import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY, notificationAnnotation } from './labels.js';
 
 /** Server-wide defaults that a process may override. */
 export interface JobDefaults {
@@ -48,6 +48,12 @@ export interface JobRequest extends ResultsRequest {
   created: number;
   /** Presigned URLs of the job's files, for a process with file inputs or outputs. */
   staging?: StagePlan;
+  subscriber?: Subscriber;
+}
+
+function subscriberAnnotations(subscriber: Subscriber): Record<string, string> {
+  const states = Object.entries(initialNotifications(subscriber)).map(([kind, state]) => [notificationAnnotation(kind as NotificationKind), JSON.stringify(state)]);
+  return { [ANNOTATIONS.subscriber]: JSON.stringify(subscriber), ...Object.fromEntries(states) };
 }
 
 const SECRET_LOOKING = /secret|password|passwd|token|key|credential/i;
@@ -112,6 +118,7 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
         [ANNOTATIONS.inputs]: JSON.stringify(maskedInputs(inputs)),
         ...(Object.keys(spec.fileOutputs).length ? { [ANNOTATIONS.fileOutputs]: JSON.stringify(spec.fileOutputs) } : {}),
         [ANNOTATIONS.resultsRequest]: JSON.stringify(resultsRequest),
+        ...(request.subscriber ? subscriberAnnotations(request.subscriber) : {}),
       },
     },
     spec: {

@@ -7,13 +7,13 @@ import { JobIndex } from '../jobs/job-index.js';
 import { MAX_PRESIGN_SECONDS, type S3JobFiles } from '../job-data/s3-job-files.js';
 import { jobLogPrefix, type LogBucket } from '../log-archive/bucket.js';
 import type { StagePlan } from '../staging/stage.js';
-import { isFinished, type JobQuery, type JobRecord, type JobSlice } from '../jobs/job.js';
+import { isFinished, sameNotificationState, type JobQuery, type JobRecord, type JobSlice, type NotificationKind, type NotificationState } from '../jobs/job.js';
 import { BatchV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job, type V1Pod } from './client-node.js';
 import { apiClient, describeApiError, statusOf, type ClusterConnection } from './cluster.js';
 import { isImageProcess, type ImageProcess } from './generic-image.js';
 import { buildJob, type JobDefaults } from './job-spec.js';
 import { containerStatuses, observeJob, oldestFirst, type ObservedJob } from './job-status.js';
-import { ANNOTATIONS, LABELS, MAIN_CONTAINER, MANAGED_SELECTOR } from './labels.js';
+import { ANNOTATIONS, LABELS, MAIN_CONTAINER, MANAGED_SELECTOR, notificationAnnotation } from './labels.js';
 import { openPodLog, PodLogError } from './pod-logs.js';
 import { WatchedObjects } from './watched-objects.js';
 
@@ -37,6 +37,7 @@ export interface KubernetesBackendOptions {
 const SWEEP_GRACE_MS = 10 * 60 * 1000;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
 
 /**
  * Jobs of image processes, as Kubernetes Jobs. The cluster is the database: every record is derived
@@ -119,7 +120,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
   }
 
-  async submit({ jobID, process, inputs, response, outputs }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs, subscriber }: Submission): Promise<JobRecord> {
     if (!isImageProcess(process)) throw new Error(`process '${process.description.id}' is not an image process`);
     const inputsBytes = Buffer.byteLength(JSON.stringify(inputs));
     if (inputsBytes > this.options.maxInputsBytes) {
@@ -133,7 +134,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     const body = buildJob(
       process.spec,
-      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}) },
+      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}), ...(subscriber ? { subscriber } : {}) },
       this.options.defaults,
     );
     let created: V1Job;
@@ -274,6 +275,33 @@ export class KubernetesJobBackend implements JobBackend {
       if (error instanceof LogsNotAvailable) throw error;
       throw new ArchiveUnavailable(`The archived log of job ${jobID} could not be read: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * A JSON patch that first tests the annotation for the value this replica saw: of several replicas
+   * writing at once, the API server lets exactly one through, and the others' tests fail (422).
+   */
+  async recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean> {
+    const job = this.jobs.get(jobID);
+    const key = notificationAnnotation(kind);
+    const seen = job?.metadata?.annotations?.[key];
+    if (!job?.metadata?.name || seen === undefined || !sameNotificationState(parseState(seen), expected)) return false;
+    const path = `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    try {
+      const patched = await this.batch.patchNamespacedJob(
+        { namespace: this.namespace, name: job.metadata.name, body: [{ op: 'test', path, value: seen }, { op: 'replace', path, value: JSON.stringify(next) }] },
+        jsonPatch,
+      );
+      this.onJob(trimJob(patched), false);
+      return true;
+    } catch (error) {
+      if ([404, 409, 422].includes(statusOf(error) ?? 0)) return false; // another replica wrote first, or the Job is gone
+      throw new ClusterUnavailable(`The notification state of job ${jobID} could not be written: ${describeApiError(error)}`);
+    }
+  }
+
+  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
+    return [...this.observed.values()].map(({ record }) => record).filter((record) => record.subscriber && (record.finished === undefined || record.finished >= finishedSince));
   }
 
   subscribe(listener: (job: JobRecord) => void): void {
@@ -484,6 +512,14 @@ export class KubernetesJobBackend implements JobBackend {
 /** The texts of an HTTP Warning header (RFC 7234: `299 - "text"`, several joined by commas). */
 function warningsOf(header: string | undefined): string[] {
   return [...(header ?? '').matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((match) => match[1]!.replace(/\\(.)/g, '$1'));
+}
+
+function parseState(text: string): NotificationState | undefined {
+  try {
+    return JSON.parse(text) as NotificationState;
+  } catch {
+    return undefined;
+  }
 }
 
 function trimJob(job: V1Job): V1Job {

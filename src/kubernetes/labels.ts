@@ -1,6 +1,8 @@
 // How our Jobs and Pods are marked in the cluster. The cluster is the job database: these labels
 // find our objects, these annotations carry what the OGC job needs beyond the Job's own status.
 
+import type { NotificationKind } from '../jobs/job.js';
+
 const PREFIX = 'ogcapi-k8s-manager.io';
 
 export const LABELS = {
@@ -30,7 +32,14 @@ export const ANNOTATIONS = {
   fileOutputs: `${PREFIX}/file-outputs`,
   /** The file outputs found in the bucket once the Job completed: output id → {mediaType, size}, as JSON. */
   files: `${PREFIX}/files`,
+  /** The callback URIs of the execute request's subscriber, as JSON. */
+  subscriber: `${PREFIX}/subscriber`,
 } as const;
+
+/** Where one notification of the job stands (NotificationState, as JSON); updated only by compare-and-set. */
+export function notificationAnnotation(kind: NotificationKind): string {
+  return `${PREFIX}/notification-${kind.toLowerCase()}`;
+}
 
 export const MAIN_CONTAINER = 'main';
 

@@ -58,7 +58,8 @@ export const executeRequestSchema = {
     response: { type: 'string', enum: ['raw', 'document'], default: 'raw' },
     subscriber: {
       type: 'object',
-      required: ['successUri'],
+      additionalProperties: false,
+      description: 'URIs the server calls (POST) when the job runs, succeeds or fails.',
       properties: {
         successUri: { type: 'string', format: 'uri' },
         inProgressUri: { type: 'string', format: 'uri' },

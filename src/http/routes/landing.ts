@@ -15,6 +15,7 @@ export const CONFORMANCE_CLASSES = [
   'oas30',
   'job-list',
   'dismiss',
+  'callback',
 ].map((name) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${name}`);
 
 const OPENAPI_TYPE = 'application/vnd.oai.openapi+json;version=3.0';

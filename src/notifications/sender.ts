@@ -1,0 +1,56 @@
+import { Agent, request } from 'undici';
+import { guardedLookup, urlRefusal, type UrlPolicy } from '../net/url-guard.js';
+
+/** What became of one delivery: done, or why not and whether trying again may help. */
+export type Delivery = { ok: true } | { ok: false; retry: boolean; error: string };
+
+/** Posts one notification to a subscriber's URI. */
+export interface CallbackSender {
+  send(uri: string, body: unknown, headers: Record<string, string>): Promise<Delivery>;
+  close(): Promise<void>;
+}
+
+/**
+ * Callbacks over HTTP under the operator's URL policy: the address connected to is the one checked
+ * (a name that resolves differently later gains nothing), redirects are never followed, and each
+ * delivery is bounded in time. Messages name the URI without its query, which may carry the
+ * receiver's secret.
+ */
+export class HttpCallbackSender implements CallbackSender {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly policy: UrlPolicy,
+    private readonly timeoutMs: number,
+  ) {
+    this.agent = new Agent({ connect: { lookup: guardedLookup(policy), timeout: timeoutMs }, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  }
+
+  async send(uri: string, body: unknown, headers: Record<string, string>): Promise<Delivery> {
+    const url = new URL(uri);
+    const where = `${url.origin}${url.pathname}`;
+    const refusal = urlRefusal(url, this.policy); // the policy may have changed since the job was submitted
+    if (refusal) return { ok: false, retry: false, error: `${where} is not called: ${refusal}` };
+    try {
+      const answer = await request(url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      await answer.body.dump();
+      const status = answer.statusCode;
+      if (status >= 200 && status < 300) return { ok: true };
+      const redirect = status >= 300 && status < 400 ? ' (redirects are not followed)' : '';
+      return { ok: false, retry: status >= 500 || status === 408 || status === 429, error: `${where} answered ${status}${redirect}` };
+    } catch (error) {
+      const { code, message } = error as { code?: string; message?: string };
+      return { ok: false, retry: code !== 'EREFUSED_ADDRESS', error: `${where} could not be reached: ${message ?? String(error)}` };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
