@@ -8,6 +8,9 @@ const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.defaul
 export function createAjv(options: Options = {}): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, ...options });
   addFormats(ajv);
+  // OGC process descriptions mark a bounding box object with this format: a name, with nothing
+  // to check (left unknown, ajv would warn on the console for every schema that uses it).
+  ajv.addFormat('ogc-bbox', true);
   return ajv;
 }
 

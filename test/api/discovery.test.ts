@@ -39,7 +39,9 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     }
     const echo = document.paths['/processes/echo/execution'].post;
     const inputs = echo.requestBody.content['application/json'].schema.properties.inputs;
-    assert.deepEqual(Object.keys(inputs.properties).sort(), ['array_input', 'boolean_input', 'number_input', 'object_input', 'pause', 'string_input']);
+    assert.deepEqual(Object.keys(inputs.properties).sort(), [
+      'array_input', 'bbox_input', 'boolean_input', 'csv_input', 'integer_array_input', 'number_input', 'object_input', 'pause', 'string_input', 'string_or_number_input',
+    ]);
     const hello = document.paths['/processes/hello-world/execution'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(hello.properties.inputs.required, ['name']);
     assert.ok(hello.example.inputs.name, 'the execute request has an example to try');
@@ -101,6 +103,25 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     assert.equal(res.body.inputs.name.minOccurs, 1);
     assert.ok(res.body.outputs.greeting);
     assert.ok(res.body.links.some((l: { rel: string }) => l.rel === 'self'));
+  });
+
+  it('describes echo with inputs of each kind, in the forms the OGC test suite recognises', async () => {
+    const { body } = await server.client.get('/processes/echo');
+    const { inputs, outputs } = body;
+    const ids = Object.keys(inputs);
+    assert.equal(ids[0], 'string_input', 'the suite sends the first input alone: a string it can find in the answer');
+    assert.ok(ids.indexOf('integer_array_input') < ids.indexOf('array_input'), 'the suite takes the first array input, and needs its item type');
+    assert.deepEqual(inputs.integer_array_input.schema.items, { type: 'integer' });
+    for (const described of [inputs.bbox_input, outputs.bbox_input]) {
+      assert.deepEqual(described.schema.allOf[0], { format: 'ogc-bbox' }, 'the bounding box form is named first in allOf');
+      assert.deepEqual(described.schema.allOf[1].required, ['bbox', 'crs']);
+    }
+    assert.doesNotMatch(JSON.stringify(body), /\$ref/, 'schemas are inline: the suite follows no $ref');
+    assert.equal(inputs.csv_input.schema.contentMediaType, 'text/csv');
+    for (const described of [inputs.string_or_number_input, outputs.string_or_number_input]) {
+      assert.deepEqual(described.schema.oneOf, [{ type: 'string' }, { type: 'number' }]);
+    }
+    assert.deepEqual(Object.keys(outputs), ids.filter((id) => id !== 'pause'), 'each input has its echo');
   });
 
   it('answers 404 no-such-process for an unknown process', async () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { assertOgc } from '../support/ogc-schemas.js';
 import { startTestServer, DEFAULT_TEST_CONFIG, type TestServer } from '../support/server.js';
 
 const NO_SUCH_PROCESS = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/no-such-process';
+const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
 
 describe('execution: POST /processes/{id}/execution', () => {
   let server: TestServer;
@@ -136,6 +138,51 @@ describe('execution: POST /processes/{id}/execution', () => {
     });
   });
 
+  describe('echo inputs of each kind the OGC test suite exercises', () => {
+    const bbox = { bbox: [51.9, 7, 52, 7.1], crs: CRS84 };
+
+    it('echoes a bounding box, a text/csv string, a string-or-number and an integer array in a results document', async () => {
+      const request = {
+        inputs: { bbox_input: bbox, csv_input: 'a,b\n1,2\n', string_or_number_input: 4.5, integer_array_input: [1, 2, 3] },
+        response: 'document',
+      };
+      assertOgc('execute', request);
+      const res = await server.client.execute('echo', request);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, {
+        bbox_input: { value: bbox, mediaType: 'application/json' },
+        csv_input: 'a,b\n1,2\n',
+        string_or_number_input: 4.5,
+        integer_array_input: [1, 2, 3],
+      });
+      assertOgc('bbox', res.body.bbox_input.value);
+    });
+
+    it('answers each raw in the media type its output declares', async () => {
+      const cases: Array<[string, unknown, RegExp, string]> = [
+        ['bbox_input', bbox, /^application\/json/, JSON.stringify(bbox)],
+        ['csv_input', 'a,b\n1,2\n', /^text\/csv/, 'a,b\n1,2\n'],
+        ['string_or_number_input', 'seven', /^application\/json/, '"seven"'],
+        ['string_or_number_input', 7, /^application\/json/, '7'],
+      ];
+      for (const [input, value, type, body] of cases) {
+        const res = await server.client.execute('echo', { inputs: { [input]: value } });
+        assert.equal(res.status, 200, input);
+        assert.match(res.headers['content-type']!, type, input);
+        assert.equal(res.text, body, input);
+      }
+    });
+
+    it('accepts them as qualified values', async () => {
+      const res = await server.client.execute('echo', {
+        inputs: { bbox_input: { value: bbox }, csv_input: { value: 'a\n', mediaType: 'text/csv' }, string_or_number_input: { value: 'x' } },
+        response: 'document',
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { bbox_input: { value: bbox, mediaType: 'application/json' }, csv_input: 'a\n', string_or_number_input: 'x' });
+    });
+  });
+
   describe('rejected requests create nothing', () => {
     const cases: Array<{ name: string; send: (s: TestServer) => Promise<{ status: number; text: string; headers: Record<string, string> }>; status: number; detail: RegExp }> = [
       { name: 'malformed JSON', send: (s) => s.client.raw().post('/processes/echo/execution').set('Content-Type', 'application/json').send('{"inputs": '), status: 400, detail: /not valid JSON/ },
@@ -146,6 +193,12 @@ describe('execution: POST /processes/{id}/execution', () => {
       { name: 'an unknown input', send: (s) => s.client.execute('echo', { inputs: { nope: 1 } }), status: 400, detail: /input 'nope': is not an input of process 'echo'/ },
       { name: 'a value of the wrong type', send: (s) => s.client.execute('echo', { inputs: { number_input: 'three', boolean_input: 1 } }), status: 400, detail: /input 'number_input': must be number.*input 'boolean_input': must be boolean/ },
       { name: 'a value out of range', send: (s) => s.client.execute('echo', { inputs: { pause: -1 } }), status: 400, detail: /input 'pause': must be >= 0/ },
+      { name: 'a bounding box of three numbers', send: (s) => s.client.execute('echo', { inputs: { bbox_input: { bbox: [1, 2, 3], crs: CRS84 } } }), status: 400, detail: /input 'bbox_input': \/bbox must NOT have fewer than 4 items/ },
+      { name: 'a bounding box without its CRS', send: (s) => s.client.execute('echo', { inputs: { bbox_input: { bbox: [0, 0, 1, 1] } } }), status: 400, detail: /input 'bbox_input': \/crs is required/ },
+      { name: 'a bounding box in another CRS', send: (s) => s.client.execute('echo', { inputs: { bbox_input: { bbox: [0, 0, 1, 1], crs: 'EPSG:4326' } } }), status: 400, detail: /input 'bbox_input': \/crs must be one of "http:\/\/www\.opengis\.net\/def\/crs\/OGC\/1\.3\/CRS84"/ },
+      { name: 'array items of the wrong type', send: (s) => s.client.execute('echo', { inputs: { integer_array_input: [1, 'two', 3.5] } }), status: 400, detail: /input 'integer_array_input': \/1 must be integer; input 'integer_array_input': \/2 must be integer/ },
+      { name: 'a value of neither type of a mixed input', send: (s) => s.client.execute('echo', { inputs: { string_or_number_input: true } }), status: 400, detail: /input 'string_or_number_input': must be string.*must be number/ },
+      { name: 'an object for a text/csv input', send: (s) => s.client.execute('echo', { inputs: { csv_input: { type: 'wrong/type' } } }), status: 400, detail: /input 'csv_input': must be string/ },
       { name: 'a missing required input', send: (s) => s.client.execute('hello-world', { inputs: {} }), status: 400, detail: /input 'name': is required/ },
       { name: 'several values for a single input', send: (s) => s.client.execute('hello-world', { inputs: { name: ['a', 'b'] } }), status: 400, detail: /input 'name': must be string/ },
       { name: 'a reference input', send: (s) => s.client.execute('echo', { inputs: { string_input: { href: 'http://127.0.0.1/x' } } }), status: 400, detail: /reference \(href\)/ },

@@ -4,7 +4,7 @@ import { createAjv, describeErrors } from '../../src/validation/ajv.js';
 import { sharedFile } from './paths.js';
 
 export type OgcShape =
-  | 'landingPage' | 'confClasses' | 'processList' | 'process' | 'statusInfo' | 'jobList' | 'results' | 'exception' | 'execute';
+  | 'landingPage' | 'confClasses' | 'processList' | 'process' | 'statusInfo' | 'jobList' | 'results' | 'exception' | 'execute' | 'bbox';
 
 const ajv = createAjv({ useDefaults: false });
 const bundle = JSON.parse(readFileSync(sharedFile('ogc-processes-1.0/bundled/processes-part1-1.0.0-schemas.ajv.json'), 'utf8')) as Record<string, unknown>;
