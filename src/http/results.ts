@@ -20,7 +20,7 @@ export async function sendResults(res: Response, { job, outputs }: JobResults): 
     return;
   }
   if (outputs.every(byReference)) {
-    res.status(204).set('Link', outputs.map(linkHeader)).end();
+    res.status(204).append('Link', outputs.map(linkHeader)).end(); // beside the monitor link of a sync answer
     return;
   }
   if (outputs.length === 1) {
