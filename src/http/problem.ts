@@ -3,8 +3,13 @@ import type { Logger } from 'pino';
 import { InvalidRequest, NotFound, PayloadTooLarge, ProblemError } from '../errors.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
+const JSON_TYPE = 'application/json';
 
-/** The one place where failures become application/problem+json responses (RFC 7807). */
+/**
+ * The one place where failures become application/problem+json responses (RFC 7807). The type has no
+ * charset parameter (RFC 7807 defines none; JSON is UTF-8), and a client that accepts only
+ * application/json gets the same document under that type.
+ */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = asProblem(error);
@@ -13,17 +18,23 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    res.status(problem.status).set(problem.headers).type(PROBLEM_JSON).send(
-      JSON.stringify({
-        type: problem.type,
-        title: problem.title,
-        status: problem.status,
-        detail: problem.message,
-        instance: req.originalUrl,
-        ...problem.extensions,
-      }),
-    );
+    const type = req.accepts([PROBLEM_JSON, JSON_TYPE]) || PROBLEM_JSON;
+    // setHeader and a Buffer: express's type() and send(string) would append "; charset=utf-8".
+    res.status(problem.status).set(problem.headers).setHeader('Content-Type', type);
+    res.send(Buffer.from(problemDocument(problem, req.originalUrl)));
   };
+}
+
+/** The problem document (RFC 7807) of a failure, as JSON text. */
+export function problemDocument(problem: ProblemError, instance?: string): string {
+  return JSON.stringify({
+    type: problem.type,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    ...(instance !== undefined ? { instance } : {}),
+    ...problem.extensions,
+  });
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
