@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import type request from 'supertest';
 import { openSqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import { checkAgainstStandard } from '../support/client.js';
@@ -23,12 +24,13 @@ describe('hostile inputs: bad requests get small problem documents and create no
   /** Sends with supertest and checks the JSON answer against the standard's schemas, as the client does. */
   const send = async (method: 'get' | 'put' | 'post' | 'delete', path: string, options: { body?: string | Buffer; headers?: Record<string, string> } = {}) => {
     let pending = server.client.raw()[method](path).set(options.headers ?? {});
-    if (options.body !== undefined) pending = pending.send(options.body);
+    // Bytes as they are: superagent would serialise a Buffer sent as JSON.
+    if (options.body !== undefined) pending = pending.serialize((body: string) => body).send(options.body);
     const res = await pending;
     checkAgainstStandard(path, res);
     return res;
   };
-  const execute = (body: string, headers: Record<string, string> = {}) =>
+  const execute = (body: string | Buffer, headers: Record<string, string> = {}) =>
     send('post', '/processes/echo/execution', { body, headers: { 'Content-Type': 'application/json', ...headers } });
 
   /** The answer is a problem document of this status whose detail matches; it returns the document. */
@@ -38,6 +40,15 @@ describe('hostile inputs: bad requests get small problem documents and create no
     const problem = JSON.parse(res.text) as Record<string, unknown>;
     assert.equal(problem.status, status);
     assert.match(String(problem.detail), detail);
+    return problem;
+  };
+
+  const jobCount = async () => (await server.client.get('/jobs?limit=1')).body.numberMatched as number;
+  /** The request is refused with a problem document of this status naming what is wrong, and no job is made. */
+  const refuses = async (request: () => Promise<request.Response>, status: number, detail: RegExp): Promise<Record<string, unknown>> => {
+    const before = await jobCount();
+    const problem = assertProblem(await request(), status, detail);
+    assert.equal(await jobCount(), before, 'no job was created');
     return problem;
   };
 
@@ -63,5 +74,38 @@ describe('hostile inputs: bad requests get small problem documents and create no
       });
     }
   });
-});
 
+  describe('paths and body encodings', () => {
+    for (const [method, path] of [
+      ['get', '/jobs/%E0%A4%A'],
+      ['get', '/processes/%'],
+      ['get', '/jobs/%E0%A4%A/results'],
+      ['delete', '/jobs/%ZZ'],
+      ['get', '/jobs/x/outputs/%?expires=1&signature=s'],
+    ] as const) {
+      it(`answers ${method.toUpperCase()} ${path}, a malformed percent-escape, with 400`, async () => {
+        await refuses(() => send(method, path), 400, /is not valid percent-encoding/);
+      });
+    }
+
+    it('answers 400 when a body is not the gzip its Content-Encoding says', async () => {
+      await refuses(() => execute('{"inputs": {}}', { 'Content-Encoding': 'gzip' }), 400, /not valid gzip data/);
+    });
+
+    it('answers 415 for a Content-Encoding it does not support, naming it', async () => {
+      await refuses(() => execute('{"inputs": {}}', { 'Content-Encoding': 'compress' }), 415, /Content-Encoding 'compress' is not supported/);
+    });
+
+    it('measures the body limit after decompression: a small gzip of 5 MB is 413', async () => {
+      const bomb = gzipSync(`{"inputs": {}${' '.repeat(5 * 1024 * 1024)}}`);
+      assert.ok(bomb.length < 64 * 1024);
+      await refuses(() => execute(bomb, { 'Content-Encoding': 'gzip' }), 413, /larger than the limit of 1048576 bytes/);
+    });
+
+    it('still takes a body that really is gzip', async () => {
+      const res = await execute(gzipSync('{"inputs": {"string_input": "zipped"}}'), { 'Content-Encoding': 'gzip' });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, 'zipped');
+    });
+  });
+});
