@@ -99,6 +99,19 @@ export class PayloadTooLarge extends ProblemError {
   readonly title = 'Payload too large';
 }
 
+/** The client did not send its request (headers, or all of it) within the server's time limit. */
+export class RequestTimeout extends ProblemError {
+  readonly status = 408;
+  readonly type = `${OURS}:request-timeout`;
+  readonly title = 'Request timeout';
+}
+
+export class HeadersTooLarge extends ProblemError {
+  readonly status = 431;
+  readonly type = `${OURS}:headers-too-large`;
+  readonly title = 'Request header fields too large';
+}
+
 export class UnsupportedMediaType extends ProblemError {
   readonly status = 415;
   readonly type = `${OURS}:unsupported-media-type`;

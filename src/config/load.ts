@@ -42,6 +42,9 @@ export interface ServerConfig {
     host: string;
     port: number;
     maxBodyBytes: number;
+    /** How long a client may take to send the headers, and the whole request (Node's headersTimeout, requestTimeout). */
+    headersTimeoutSeconds: number;
+    requestTimeoutSeconds: number;
     logLevel: string;
     title: string;
     description: string;
@@ -141,6 +144,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       host,
       port,
       maxBodyBytes: server.limits?.max_body_bytes ?? 1048576,
+      ...requestTimeouts(server.limits ?? {}, where),
       logLevel: env.LOG_LEVEL || (server.logging?.level ?? 'info'),
       title: server.title ?? 'ogcapi-k8s-manager',
       description: server.description ?? '',
@@ -172,6 +176,16 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
     },
     resources,
   };
+}
+
+/** Node refuses a headers timeout longer than the request timeout; say so at start-up, with the line. */
+function requestTimeouts(limits: { headers_timeout_seconds?: number; request_timeout_seconds?: number }, where: (path: string) => string) {
+  const headersTimeoutSeconds = limits.headers_timeout_seconds ?? 20;
+  const requestTimeoutSeconds = limits.request_timeout_seconds ?? 60;
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    throw new ConfigError(`Invalid configuration:\n  ${where('/server/limits/headers_timeout_seconds')}: must be at most request_timeout_seconds (${requestTimeoutSeconds})`);
+  }
+  return { headersTimeoutSeconds, requestTimeoutSeconds };
 }
 
 function parsePort(value: string): number {

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { InvalidRequest, NotFound, PayloadTooLarge, ProblemError, UnsupportedMediaType } from '../errors.js';
+import { STATUS_CODES } from 'node:http';
+import { HeadersTooLarge, InvalidRequest, NotFound, PayloadTooLarge, ProblemError, RequestTimeout, UnsupportedMediaType } from '../errors.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
 const JSON_TYPE = 'application/json';
@@ -35,6 +36,29 @@ export function problemDocument(problem: ProblemError, instance?: string): strin
     ...(instance !== undefined ? { instance } : {}),
     ...problem.extensions,
   });
+}
+
+/**
+ * The raw HTTP/1.1 answer to a request that Node's parser refused, or that did not arrive in time,
+ * before express saw it (the server's 'clientError'): the same problem document, then the connection
+ * closes.
+ */
+export function clientErrorResponse(error: NodeJS.ErrnoException, timeouts: { headersTimeoutSeconds: number; requestTimeoutSeconds: number }): string {
+  let problem: ProblemError;
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      problem = new RequestTimeout(
+        `The request did not arrive in time: the headers within ${timeouts.headersTimeoutSeconds} s, the whole request within ${timeouts.requestTimeoutSeconds} s (server.limits.headers_timeout_seconds, request_timeout_seconds).`,
+      );
+      break;
+    case 'HPE_HEADER_OVERFLOW':
+      problem = new HeadersTooLarge('The request headers are larger than this server takes.');
+      break;
+    default:
+      problem = new InvalidRequest(`The request is not valid HTTP/1.1 (${error.code ?? 'unparsable'}).`);
+  }
+  const body = problemDocument(problem);
+  return [`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}`, `Content-Type: ${PROBLEM_JSON}`, `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close', '', body].join('\r\n');
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type request from 'supertest';
 import { openSqliteJobStore } from '../../src/jobs/sqlite-store.js';
 import { checkAgainstStandard } from '../support/client.js';
+import { assertOgc } from '../support/ogc-schemas.js';
 import { DEFAULT_TEST_CONFIG, startTestServer, type TestServer } from '../support/server.js';
 
 const FAILED_JOB = 'seeded-failed-job';
@@ -107,5 +109,69 @@ describe('hostile inputs: bad requests get small problem documents and create no
       assert.equal(res.status, 200, res.text);
       assert.equal(res.text, 'zipped');
     });
+  });
+});
+
+describe('hostile inputs: slow and malformed HTTP gets a problem document in bounded time', () => {
+  let server: TestServer;
+  before(async () => {
+    const limits = 'limits: {headers_timeout_seconds: 1, request_timeout_seconds: 2}';
+    server = await startTestServer({ configYaml: DEFAULT_TEST_CONFIG.replace('bind: {host: 127.0.0.1, port: 0}', `bind: {host: 127.0.0.1, port: 0}\n  ${limits}`) });
+  });
+  after(() => server.stop());
+
+  /** Writes raw bytes on a new connection and reads until the server closes it (or 10 s pass). */
+  const exchange = (text: string) =>
+    new Promise<{ ms: number; status: number; type: string | undefined; body: Record<string, unknown> }>((resolve, reject) => {
+      const started = Date.now();
+      const { port } = new URL(server.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      let received = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`the server kept the connection open for 10 s; it sent: ${received.slice(0, 200)}`));
+      }, 10_000);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (received += chunk));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        const [head = '', body = ''] = received.split('\r\n\r\n');
+        const parsed = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+        if (body) assertOgc('exception', parsed);
+        resolve({ ms: Date.now() - started, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), type: /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1], body: parsed });
+      });
+      socket.write(text);
+    });
+
+  it('answers 408 and closes the connection when a body stops short of its Content-Length', async () => {
+    const before = (await server.client.get('/jobs?limit=1')).body.numberMatched as number;
+    const res = await exchange('POST /processes/echo/execution HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"inputs": ');
+    assert.equal(res.status, 408);
+    assert.equal(res.type, 'application/problem+json');
+    assert.match(String(res.body.detail), /whole request within 2 s/);
+    assert.ok(res.ms < 5000, `answered after ${res.ms} ms`);
+    assert.equal((await server.client.get('/jobs?limit=1')).body.numberMatched, before, 'no job was created');
+  });
+
+  it('answers 408 when the headers never end', async () => {
+    const res = await exchange('GET /processes HTTP/1.1\r\nHost: test\r\n');
+    assert.equal(res.status, 408);
+    assert.match(String(res.body.detail), /headers within 1 s/);
+    assert.ok(res.ms < 4000, `answered after ${res.ms} ms`);
+  });
+
+  it('answers 400 problem+json to a request that is not HTTP, and 431 to headers too large', async () => {
+    const garbage = await exchange('HELLO\r\n\r\n');
+    assert.equal(garbage.status, 400);
+    assert.equal(garbage.type, 'application/problem+json');
+    const huge = await exchange(`GET / HTTP/1.1\r\nHost: test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    assert.equal(huge.status, 431);
+  });
+
+  it('does not cut off a synchronous execution that runs longer than the request timeout', async () => {
+    const res = await server.client.execute('echo', { inputs: { string_input: 'slow', pause: 3 } });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, 'slow');
   });
 });
