@@ -6,6 +6,11 @@ const OGC = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0';
 // Failures that the standard does not name get a type of our own, documented in docs/.
 const OURS = 'urn:ogcapi-k8s-manager:problem';
 
+/** A name a client chose, as a problem document repeats it: cut short, so that a huge name cannot make a huge answer. */
+export function shortName(name: string, max = 80): string {
+  return name.length > max ? `${name.slice(0, max)}…` : name;
+}
+
 export abstract class ProblemError extends Error {
   abstract readonly status: number;
   abstract readonly type: string;

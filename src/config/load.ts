@@ -42,6 +42,7 @@ export interface ServerConfig {
     host: string;
     port: number;
     maxBodyBytes: number;
+    maxBodyDepth: number;
     /** How long a client may take to send the headers, and the whole request (Node's headersTimeout, requestTimeout). */
     headersTimeoutSeconds: number;
     requestTimeoutSeconds: number;
@@ -144,6 +145,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       host,
       port,
       maxBodyBytes: server.limits?.max_body_bytes ?? 1048576,
+      maxBodyDepth: server.limits?.max_body_depth ?? 100,
       ...requestTimeouts(server.limits ?? {}, where),
       logLevel: env.LOG_LEVEL || (server.logging?.level ?? 'info'),
       title: server.title ?? 'ogcapi-k8s-manager',

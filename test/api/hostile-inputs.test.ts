@@ -110,6 +110,31 @@ describe('hostile inputs: bad requests get small problem documents and create no
       assert.equal(res.text, 'zipped');
     });
   });
+
+  describe('JSON that parses but cannot be kept', () => {
+    /** An execute request whose object_input nests arrays so that the whole body is `levels` deep. */
+    const nested = (levels: number) => `{"inputs": {"object_input": {"a": ${'['.repeat(levels - 3)}${']'.repeat(levels - 3)}}}, "response": "document"}`;
+
+    it('takes a body nested as deep as the limit (100 levels)', async () => {
+      const res = await execute(nested(100));
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+    });
+
+    for (const levels of [101, 5000, 400_000]) {
+      it(`refuses a body nested ${levels} levels deep with 400 naming the limit`, async () => {
+        await refuses(() => execute(nested(levels)), 400, /more than 100 levels deep.*server\.limits\.max_body_depth.*at \/inputs\/object_input\/a\/0\/0/);
+      });
+    }
+
+    for (const { input, value, at } of [
+      { input: 'number_input', value: '1e400', at: '/inputs/number_input' },
+      { input: 'array_input', value: '[1, -1e400]', at: '/inputs/array_input/1' },
+    ]) {
+      it(`refuses a number that overflows a double (${value}) with 400 naming the input`, async () => {
+        await refuses(() => execute(`{"inputs": {"${input}": ${value}}, "response": "document"}`), 400, new RegExp(`number at ${at} is beyond what a 64-bit float holds`));
+      });
+    }
+  });
 });
 
 describe('hostile inputs: slow and malformed HTTP gets a problem document in bounded time', () => {

@@ -22,6 +22,7 @@ describe('configuration: server-config.yaml', () => {
     assert.equal(config.server.port, 5000);
     assert.equal(config.server.url, 'http://127.0.0.1:5000');
     assert.equal(config.server.maxBodyBytes, 1048576);
+    assert.equal(config.server.maxBodyDepth, 100);
     assert.equal(config.server.headersTimeoutSeconds, 20);
     assert.equal(config.server.requestTimeoutSeconds, 60);
     assert.equal(config.manager.syncWaitSeconds, 60);
