@@ -280,7 +280,8 @@ export class JobManager {
     const { outputs, outputTransmission, id } = process.description;
     const problems: string[] = [];
     for (const [outputId, request] of Object.entries(body.outputs ?? {})) {
-      const output = outputs[outputId];
+      // Own members only: 'constructor' or 'toString' is an unknown output, not Object's.
+      const output = Object.hasOwn(outputs, outputId) ? outputs[outputId] : undefined;
       if (!output) {
         problems.push(`output '${outputId}' is not an output of process '${id}' (its outputs: ${Object.keys(outputs).join(', ') || 'none'})`);
         continue;

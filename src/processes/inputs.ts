@@ -36,7 +36,8 @@ export class InputValidator {
     const inputs = this.compiled.get(process.id);
     if (!inputs) throw new Error(`process '${process.id}' was not registered with the input validator`);
     const problems: InputProblem[] = [];
-    const accepted: Record<string, unknown> = {};
+    // Entries, then Object.fromEntries: an input declared as '__proto__' stays an own property.
+    const accepted: Array<[string, unknown]> = [];
 
     for (const id of Object.keys(given)) {
       if (!inputs.has(id)) {
@@ -46,7 +47,8 @@ export class InputValidator {
     }
     for (const [id, input] of inputs) {
       if (files.has(id)) continue;
-      const value = given[id];
+      // Own members only: a process may declare an input called 'constructor' that the client left out.
+      const value = Object.hasOwn(given, id) ? given[id] : undefined;
       if (value === undefined) {
         if (input.minOccurs > 0) problems.push({ input: id, problem: 'is required' });
         continue;
@@ -64,10 +66,10 @@ export class InputValidator {
         const where = occurrences.length > 1 || Array.isArray(value) && input.maxOccurs > 1 ? `${id}[${index}]` : id;
         return this.check(input, occurrence, where, problems);
       });
-      accepted[id] = input.maxOccurs > 1 && Array.isArray(value) ? values : values[0];
+      accepted.push([id, input.maxOccurs > 1 && Array.isArray(value) ? values : values[0]]);
     }
     if (problems.length > 0) throw new InvalidInputs(problems);
-    return accepted;
+    return Object.fromEntries(accepted);
   }
 
   private check(input: CompiledInput, occurrence: unknown, where: string, problems: InputProblem[]): unknown {

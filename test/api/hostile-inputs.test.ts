@@ -135,6 +135,19 @@ describe('hostile inputs: bad requests get small problem documents and create no
       });
     }
   });
+
+  describe('names that are Object.prototype members are plain unknown names', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      it(`answers an input called ${name} with 400 unknown input`, async () => {
+        const problem = await refuses(() => execute(`{"inputs": {"${name}": {"a": 1}}}`), 400, new RegExp(`input '${name}': is not an input of process 'echo'`));
+        assert.deepEqual(problem.invalidInputs, [{ input: name, problem: "is not an input of process 'echo' (its inputs: string_input, number_input, boolean_input, object_input, array_input, pause)" }]);
+      });
+
+      it(`answers an output called ${name} with 400 unknown output`, async () => {
+        await refuses(() => execute(`{"inputs": {}, "outputs": {"${name}": {}}}`), 400, new RegExp(`output '${name}' is not an output of process 'echo'`));
+      });
+    }
+  });
 });
 
 describe('hostile inputs: slow and malformed HTTP gets a problem document in bounded time', () => {
