@@ -148,6 +148,65 @@ describe('hostile inputs: bad requests get small problem documents and create no
       });
     }
   });
+
+  describe('unknown members of an execute request', () => {
+    it('answers a misspelt member ("respone") with 400 naming it', async () => {
+      await refuses(
+        () => execute('{"inputs": {"string_input": "a"}, "respone": "document"}'),
+        400,
+        /'respone' is not a member of an execute request \(its members: inputs, outputs, response, subscriber\)/,
+      );
+    });
+
+    it('takes the members the standard defines, subscriber included', async () => {
+      const res = await execute(JSON.stringify({
+        inputs: { string_input: 'a' },
+        outputs: { string_input: { transmissionMode: 'value' } },
+        response: 'document',
+        subscriber: { successUri: 'http://127.0.0.1:9/done', inProgressUri: 'http://127.0.0.1:9/running', failedUri: 'http://127.0.0.1:9/failed' },
+      }));
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(JSON.parse(res.text), { string_input: 'a' });
+    });
+  });
+
+  describe('requests with tens of thousands of problems get small answers', () => {
+    const SMALL = 64 * 1024;
+    const many = (prefix: string, count = 50_000) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, i]));
+
+    it('lists the first 20 of 50,000 unknown inputs and counts them all', async () => {
+      const problem = await refuses(() => execute(JSON.stringify({ inputs: many('nope') })), 400, /input 'nope0': is not an input.*; and 49980 more$/);
+      assert.ok(JSON.stringify(problem).length < SMALL);
+      assert.equal((problem.invalidInputs as unknown[]).length, 20);
+      assert.equal(problem.invalidInputCount, 50_000);
+    });
+
+    it('lists the first 20 of 50,000 unknown members and of 50,000 unknown outputs', async () => {
+      const members = await refuses(() => execute(JSON.stringify({ inputs: {}, ...many('extra') })), 400, /'extra0' is not a member.*; and 49980 more$/);
+      assert.ok(JSON.stringify(members).length < SMALL);
+      const outputs = await refuses(() => execute(JSON.stringify({ inputs: {}, outputs: many('out') })), 400, /output 'out0' is not an output.*; and 49980 more$/);
+      assert.ok(JSON.stringify(outputs).length < SMALL);
+    });
+
+    it('cuts a huge unknown name short', async () => {
+      const name = 'n'.repeat(500_000);
+      const inputs = await refuses(() => execute(`{"inputs": {"${name}": 1}}`), 400, /input 'n{80}…'/);
+      assert.ok(JSON.stringify(inputs).length < SMALL);
+      const member = await refuses(() => execute(`{"${name}": 1}`), 400, /'n{80}…' is not a member/);
+      assert.ok(JSON.stringify(member).length < SMALL);
+    });
+
+    it('answers 20 such requests at once, each with a small document', async () => {
+      const body = JSON.stringify({ inputs: many('k') });
+      const before = await jobCount();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => execute(body)));
+      for (const res of answers) {
+        assertProblem(res, 400, /and 49980 more$/);
+        assert.ok(res.text.length < SMALL, `${res.text.length} bytes`);
+      }
+      assert.equal(await jobCount(), before, 'no job was created');
+    });
+  });
 });
 
 describe('hostile inputs: slow and malformed HTTP gets a problem document in bounded time', () => {
