@@ -14,7 +14,7 @@ interface CompiledInput {
 /**
  * Checks the inputs of an execute request against the process's declared inputs: no unknown ones,
  * every required one present, occurrences within bounds and each value valid under its schema.
- * Qualified values ({"value": ..., "mediaType": ...}) are unwrapped to their value.
+ * Qualified values ({"value": ..., "mediaType": ...}) are unwrapped to their value, objects included.
  */
 export class InputValidator {
   private readonly compiled = new Map<string, Map<string, CompiledInput>>();
@@ -71,16 +71,21 @@ export class InputValidator {
     return Object.fromEntries(accepted);
   }
 
+  /**
+   * One value, checked against the input's schema. An object with its own `value` member is a
+   * qualified value ({"value": ..., "mediaType": ...}, the form the standard asks for object values):
+   * its value is what is checked and kept, so an object comes back wrapped once in results, not twice.
+   */
   private check(input: CompiledInput, occurrence: unknown, where: string, problems: ProblemList<InputProblem>): unknown {
-    if (input.validate(occurrence) as boolean) return occurrence;
-    const errors = input.validate.errors;
     const object = isObject(occurrence) ? occurrence : undefined;
-    if (object && Object.hasOwn(object, 'href') && !Object.hasOwn(object, 'value')) {
+    const qualified = object !== undefined && Object.hasOwn(object, 'value');
+    const value = qualified ? object.value : occurrence;
+    if (input.validate(value) as boolean) return value;
+    if (object && !qualified && Object.hasOwn(object, 'href')) {
       problems.add({ input: where, problem: 'is a reference (href); this process takes values only' });
       return undefined;
     }
-    if (object && Object.hasOwn(object, 'value') && (input.validate(object.value) as boolean)) return object.value; // a qualified value
-    for (const error of errors ?? []) {
+    for (const error of input.validate.errors ?? []) {
       const path = pathOf(error);
       problems.add({ input: where, problem: path ? `${shortName(path, 200)} ${messageOf(error)}` : messageOf(error) });
     }

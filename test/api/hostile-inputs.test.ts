@@ -207,6 +207,27 @@ describe('hostile inputs: bad requests get small problem documents and create no
       assert.equal(await jobCount(), before, 'no job was created');
     });
   });
+
+  describe('qualified values', () => {
+    const echoed = async (objectInput: unknown) => {
+      const res = await execute(JSON.stringify({ inputs: { object_input: objectInput }, response: 'document' }));
+      assert.equal(res.status, 200, res.text);
+      return JSON.parse(res.text) as Record<string, unknown>;
+    };
+
+    it('unwraps a qualified object value, so the results wrap it once', async () => {
+      assert.deepEqual(await echoed({ value: { a: 1 }, mediaType: 'application/json' }), { object_input: { value: { a: 1 }, mediaType: 'application/json' } });
+      assert.deepEqual(await echoed({ value: { a: 1 } }), { object_input: { value: { a: 1 }, mediaType: 'application/json' } });
+    });
+
+    it('still takes a bare object', async () => {
+      assert.deepEqual(await echoed({ a: 1 }), { object_input: { value: { a: 1 }, mediaType: 'application/json' } });
+    });
+
+    it('checks the value inside a qualified value against the schema', async () => {
+      await refuses(() => execute('{"inputs": {"object_input": {"value": 3, "mediaType": "application/json"}}}'), 400, /input 'object_input': must be object/);
+    });
+  });
 });
 
 describe('hostile inputs: slow and malformed HTTP gets a problem document in bounded time', () => {
