@@ -121,6 +121,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
     const validateOptions = ajv.compile(processorType.optionsSchema);
     if (!validateOptions(options)) {
       const problems = describeErrors(validateOptions.errors, root).map((line) => {
+        if (!line.startsWith('/')) return line; // "and N more"
         const [path = '', ...rest] = line.split(': ');
         return `${where(path)}: ${rest.join(': ')}`;
       });

@@ -196,6 +196,12 @@ describe('hostile inputs: bad requests get small problem documents and create no
       assert.ok(JSON.stringify(member).length < SMALL);
     });
 
+    it('lists the first 20 of 7,000 bad query values', async () => {
+      const res = await send('get', `/jobs?status=${Array.from({ length: 7000 }, () => 'x').join(',')}`);
+      assertProblem(res, 400, /parameter 'status\/0': must be one of .*; and 6980 more$/);
+      assert.ok(res.text.length < SMALL, `${res.text.length} bytes`);
+    });
+
     it('answers 20 such requests at once, each with a small document', async () => {
       const body = JSON.stringify({ inputs: many('k') });
       const before = await jobCount();
