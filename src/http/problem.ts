@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { STATUS_CODES } from 'node:http';
-import { HeadersTooLarge, InvalidRequest, NotFound, PayloadTooLarge, ProblemError, RequestTimeout, UnsupportedMediaType } from '../errors.js';
+import { HeadersTooLarge, InvalidRequest, NotFound, PayloadTooLarge, ProblemError, RequestTimeout, shortName, UnsupportedMediaType } from '../errors.js';
 
 export const PROBLEM_JSON = 'application/problem+json';
 const JSON_TYPE = 'application/json';
@@ -90,20 +90,20 @@ function asProblem(error: unknown, req: Request): ProblemError {
     case 'entity.too.large':
       return new PayloadTooLarge(`The request body is larger than the limit of ${foreign.limit} bytes.`);
     case 'encoding.unsupported':
-      return new UnsupportedMediaType(`The Content-Encoding '${foreign.encoding}' is not supported; send the body as it is (identity), or as gzip, deflate or br.`);
+      return new UnsupportedMediaType(`The Content-Encoding '${shortName(String(foreign.encoding))}' is not supported; send the body as it is (identity), or as gzip, deflate or br.`);
     case 'charset.unsupported':
-      return new UnsupportedMediaType(`The charset '${foreign.charset}' is not supported; send UTF-8.`);
+      return new UnsupportedMediaType(`The charset '${shortName(String(foreign.charset))}' is not supported; send UTF-8.`);
     case 'request.aborted':
       return new InvalidRequest('The request was aborted by the client.');
     case 'request.size.invalid':
       return new InvalidRequest('The request body is not as long as its Content-Length says.');
   }
   if (error instanceof URIError) {
-    return new InvalidRequest(`The path ${req.path} is not valid percent-encoding (RFC 3986): each % must start a UTF-8 byte as two hex digits.`);
+    return new InvalidRequest(`The path ${req.path} is not valid percent-encoding (RFC 3986): each % takes two hex digits, and the bytes must be UTF-8.`);
   }
   const encoding = req.headers['content-encoding'];
   if (encoding && encoding !== 'identity') {
-    return new InvalidRequest(`The request body is not valid ${encoding} data, as its Content-Encoding says: ${message}.`);
+    return new InvalidRequest(`The request body is not valid ${shortName(encoding)} data, as its Content-Encoding says: ${message}.`);
   }
   if (status === 413) return new PayloadTooLarge(message);
   if (status === 415) return new UnsupportedMediaType(message);
