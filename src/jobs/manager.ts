@@ -41,6 +41,11 @@ import {
 } from './job.js';
 import { FinishWaiters } from './waiters.js';
 
+/** A qualified value's value (the token may come as {"value": ...} like any input), else the value itself. */
+function plainValue(given: unknown): unknown {
+  return typeof given === 'object' && given !== null && Object.hasOwn(given, 'value') ? (given as { value: unknown }).value : given;
+}
+
 /** The input that carries the API token of protected processes. */
 export const TOKEN_INPUT = 'token';
 
@@ -113,7 +118,7 @@ export class JobManager {
     const request = this.checkRequest(process, body);
     const subscriber = request.subscriber && this.checkSubscriber(request.subscriber);
     const given = (request.inputs ?? {}) as Record<string, unknown>;
-    if (process.requiresToken) this.checkToken(processId, given[TOKEN_INPUT]);
+    if (process.requiresToken) this.checkToken(processId, plainValue(given[TOKEN_INPUT]));
     const fileInputs = process.fileInputs ?? {};
     const inputs = this.inputs.validate(process.description, given, new Set(Object.keys(fileInputs)));
     delete inputs[TOKEN_INPUT]; // checked; it must not be stored, injected or logged
@@ -205,12 +210,13 @@ export class JobManager {
     const requested = job.outputs ?? Object.fromEntries(Object.keys(process.description.outputs).map((id) => [id, {}]));
     const outputs: JobResults['outputs'] = [];
     for (const [id, description] of Object.entries(process.description.outputs)) {
-      const request = requested[id];
+      // Own members only: a process may declare an output called 'toString'.
+      const request = Object.hasOwn(requested, id) ? requested[id] : undefined;
       if (!request) continue;
-      const file = files[id];
+      const file = Object.hasOwn(files, id) ? files[id] : undefined;
       const asked = filesByReference && file ? { ...request, transmissionMode: 'reference' as const } : request;
       if (file) outputs.push({ id, file: await this.fileResult(job, id, file, asked), description, request: asked });
-      else if (id in produced) outputs.push({ id, value: produced[id], description, request });
+      else if (Object.hasOwn(produced, id)) outputs.push({ id, value: produced[id], description, request });
     }
     return { job, outputs };
   }

@@ -80,6 +80,12 @@ export class InputValidator {
     const object = isObject(occurrence) ? occurrence : undefined;
     const qualified = object !== undefined && Object.hasOwn(object, 'value');
     const value = qualified ? object.value : occurrence;
+    const declared = (input.description.schema as { contentMediaType?: unknown }).contentMediaType;
+    const given = qualified && typeof object.mediaType === 'string' ? object.mediaType.split(';')[0]!.trim().toLowerCase() : undefined;
+    if (typeof declared === 'string' && given !== undefined && given !== declared.toLowerCase()) {
+      problems.add({ input: where, problem: `has media type ${shortName(given)}; this input takes ${declared}` });
+      return undefined;
+    }
     if (input.validate(value) as boolean) return value;
     if (object && !qualified && Object.hasOwn(object, 'href')) {
       problems.add({ input: where, problem: 'is a reference (href); this process takes values only' });
