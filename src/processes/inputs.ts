@@ -75,10 +75,14 @@ export class InputValidator {
    * One value, checked against the input's schema. An object with its own `value` member is a
    * qualified value ({"value": ..., "mediaType": ...}, the form the standard asks for object values):
    * its value is what is checked and kept, so an object comes back wrapped once in results, not twice.
+   * Without `mediaType`, `encoding` or `schema` beside it, an object whose value does not fit but which
+   * fits itself is a plain object that happens to have a `value` member (clients, the OGC test suite
+   * among them, send such objects bare).
    */
   private check(input: CompiledInput, occurrence: unknown, where: string, problems: ProblemList<InputProblem>): unknown {
     const object = isObject(occurrence) ? occurrence : undefined;
-    const qualified = object !== undefined && Object.hasOwn(object, 'value');
+    const qualifiers = object !== undefined && ['mediaType', 'encoding', 'schema'].some((member) => Object.hasOwn(object, member));
+    const qualified = object !== undefined && Object.hasOwn(object, 'value') && (qualifiers || input.validate(object.value) || !input.validate(object));
     const value = qualified ? object.value : occurrence;
     const declared = (input.description.schema as { contentMediaType?: unknown }).contentMediaType;
     const given = qualified && typeof object.mediaType === 'string' ? object.mediaType.split(';')[0]!.trim().toLowerCase() : undefined;
@@ -86,7 +90,7 @@ export class InputValidator {
       problems.add({ input: where, problem: `has media type ${shortName(given)}; this input takes ${declared}` });
       return undefined;
     }
-    if (input.validate(value) as boolean) return value;
+    if (input.validate(value)) return value;
     if (object && !qualified && Object.hasOwn(object, 'href')) {
       problems.add({ input: where, problem: 'is a reference (href); this process takes values only' });
       return undefined;

@@ -230,8 +230,9 @@ describe('hostile inputs: bad requests get small problem documents and create no
       assert.deepEqual(await echoed({ value: { a: 1 } }), { object_input: { value: { a: 1 }, mediaType: 'application/json' } });
     });
 
-    it('still takes a bare object', async () => {
+    it('still takes a bare object, one with a value member too when that value alone would not fit', async () => {
       assert.deepEqual(await echoed({ a: 1 }), { object_input: { value: { a: 1 }, mediaType: 'application/json' } });
+      assert.deepEqual(await echoed({ value: 'teststring' }), { object_input: { value: { value: 'teststring' }, mediaType: 'application/json' } });
     });
 
     it('checks the value inside a qualified value against the schema', async () => {
