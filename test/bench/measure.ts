@@ -43,6 +43,37 @@ export async function printAtRate(name: string, rate: number, seconds: number, s
   printLine(name, latencies.length / elapsed, at(0.5), at(0.99), failures, '/s   ');
 }
 
+export interface LoopFigures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+  failures: number;
+}
+
+/**
+ * `concurrency` senders, each sending again as soon as its answer is in, for `seconds` (a closed loop:
+ * the throughput of the system at that concurrency), and the latency of each send.
+ */
+export async function closedLoop(concurrency: number, seconds: number, send: () => Promise<boolean>): Promise<LoopFigures> {
+  const latencies: number[] = [];
+  let failures = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  const sender = async () => {
+    while (performance.now() < end) {
+      const sent = performance.now();
+      const ok = await send().catch(() => false);
+      if (ok) latencies.push(performance.now() - sent);
+      else failures++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, sender));
+  const elapsed = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? NaN;
+  return { perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), failures };
+}
+
 /**
  * Express alone, answering every GET with `body` as JSON, in its own process like the server: the
  * most requests per second any express route reaches on this machine.

@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:submissions`: what our /execution endpoint adds on top of the API server. The same
+ * Jobs (the body our server builds, with a new id each time) are created at the same concurrency,
+ * closed loop, straight through a plain @kubernetes/client-node client, through the same client on
+ * one shared HTTP/2 connection (what our server uses, decision 0010: the best a client does), and
+ * through POST /processes/{id}/execution (async, answered once the Job exists), in alternating rounds.
+ * Prints both, our throughput as a share of the plain client's (target ≥ 90%) and the p50 difference
+ * (target ≤ 10 ms).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { apiClient } from '../../src/kubernetes/cluster.js';
+import { LABELS } from '../../src/kubernetes/labels.js';
+import { repoRoot } from '../support/paths.js';
+import { freePort } from '../support/server.js';
+import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
+import { closedLoop, printLine, type LoopFigures } from './measure.js';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const TOKEN = randomUUID();
+
+const started = !process.env.OGC_TESTENV_CONNECTION;
+const environment: TestEnvironment = started
+  ? await startTestEnvironment({ log: (line) => console.log(line) })
+  : (JSON.parse(readFileSync(process.env.OGC_TESTENV_CONNECTION!, 'utf8')) as TestEnvironment);
+const kubeConfig = new KubeConfig();
+kubeConfig.loadFromFile(environment.kubeconfigPath);
+const core = kubeConfig.makeApiClient(CoreV1Api);
+const plain = kubeConfig.makeApiClient(BatchV1Api);
+const http2 = apiClient(kubeConfig, BatchV1Api);
+const namespace = `bench-submit-${randomUUID().slice(0, 8)}`;
+console.log(`Node ${process.version}; ${CONCURRENCY} concurrent senders, ${ROUNDS} rounds of ${SECONDS} s each way`);
+
+try {
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'ogcapi-bench-submit-'));
+  writeFileSync(join(dir, 'server-config.yaml'), `
+server: {bind: {host: 127.0.0.1, port: ${port}}, logging: {level: warn}}
+manager: {local_store: {path: ':memory:'}}
+resources:
+  bench:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: example.test/bench:1
+      metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
+`);
+  const server = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), join(dir, 'server-config.yaml')], {
+    env: { ...process.env, KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) {
+      if (i > 600) throw new Error('the server did not become ready within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const execute = () => fetch(`${url}/processes/bench/execution`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ inputs: { token: TOKEN, n: 1 } }),
+    }).then(async (response) => (await response.arrayBuffer(), response.status === 201));
+
+    // The Job our server builds, as the template of the plain client's: the same bytes to the API server.
+    await execute();
+    const template = (await plain.listNamespacedJob({ namespace })).items[0]!;
+    const sameJob = (): V1Job => {
+      const jobID = randomUUID();
+      const { name: _name, uid: _uid, resourceVersion: _rv, creationTimestamp: _created, managedFields: _managed, ...metadata } = template.metadata!;
+      const labels: Record<string, string> = { ...metadata.labels, [LABELS.jobId]: jobID };
+      const podLabels: Record<string, string> = { ...template.spec!.template.metadata!.labels, [LABELS.jobId]: jobID };
+      for (const key of ['batch.kubernetes.io/controller-uid', 'controller-uid', 'batch.kubernetes.io/job-name', 'job-name']) delete podLabels[key];
+      for (const key of ['batch.kubernetes.io/controller-uid', 'controller-uid', 'batch.kubernetes.io/job-name', 'job-name']) delete labels[key];
+      const { selector: _selector, ...spec } = template.spec!;
+      return { metadata: { ...metadata, name: `plain-${jobID}`, labels }, spec: { ...spec, template: { ...spec.template, metadata: { ...spec.template.metadata, labels: podLabels } } } };
+    };
+    const ways = {
+      'plain client (HTTP/1.1), Job create': () => plain.createNamespacedJob({ namespace, body: sameJob() }).then(() => true),
+      'client on one HTTP/2 connection, Job create': () => http2.createNamespacedJob({ namespace, body: sameJob() }).then(() => true),
+      'POST /processes/bench/execution': execute,
+    };
+    const figures = new Map<string, LoopFigures[]>(Object.keys(ways).map((way) => [way, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [way, send] of Object.entries(ways)) {
+        const result = await closedLoop(CONCURRENCY, SECONDS, send);
+        figures.get(way)!.push(result);
+        printLine(`round ${round}: ${way}`, result.perSecond, result.p50, result.p99, result.failures, '/s   ');
+      }
+    }
+    const mean = (way: string, key: keyof LoopFigures) => figures.get(way)!.reduce((sum, f) => sum + f[key], 0) / ROUNDS;
+    const ours = 'POST /processes/bench/execution';
+    console.log('');
+    for (const floor of Object.keys(ways).filter((way) => way !== ours)) {
+      console.log(`ours against ${floor}: throughput ${((mean(ours, 'perSecond') / mean(floor, 'perSecond')) * 100).toFixed(0)}% (target ≥ 90%), p50 ${(mean(ours, 'p50') - mean(floor, 'p50')).toFixed(1)} ms more (target ≤ 10 ms)`);
+    }
+  } finally {
+    server.kill('SIGTERM');
+  }
+} finally {
+  await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+  if (started) await stopTestEnvironment(environment.stateDir);
+}
