@@ -1,0 +1,29 @@
+// Pieces every operation's responses are made of.
+import type { OpenAPIV3 } from 'openapi-types';
+
+export type Schema = OpenAPIV3.SchemaObject;
+
+export const ref = (name: string): OpenAPIV3.ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
+
+export const json = (schema: Schema | OpenAPIV3.ReferenceObject): Record<string, OpenAPIV3.MediaTypeObject> => ({ 'application/json': { schema } });
+
+/** A failure: a problem document (RFC 7807), also sent as application/json to a client that accepts only that. */
+export function problem(description: string): OpenAPIV3.ResponseObject {
+  return {
+    description,
+    content: { 'application/problem+json': { schema: ref('exception') }, 'application/json': { schema: ref('exception') } },
+  };
+}
+
+/**
+ * The failures of an operation, each with what it means there. Every request may also be refused as
+ * unreadable (400: an unknown query parameter, bad percent-encoding) or fail in the server (500).
+ */
+export function errorResponses(specific: Record<string, string>): Record<string, OpenAPIV3.ResponseObject> {
+  const all: Record<string, string> = {
+    '400': 'Invalid request: an unknown or invalid query parameter; the detail names it.',
+    '500': 'Server error.',
+    ...specific,
+  };
+  return Object.fromEntries(Object.keys(all).sort().map((status) => [status, problem(all[status]!)]));
+}
