@@ -111,7 +111,8 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   const jobs = new JobManager(
     registry,
     backends,
-    new InputValidator(ajv),
+    // The first error of each input value: allErrors would make an error object per bad item of an array.
+    new InputValidator(createAjv({ allErrors: false })),
     clock,
     { syncWaitSeconds: config.manager.syncWaitSeconds, apiToken: env.K8S_MANAGER_API_TOKEN, maxInlineBytes: files.maxInlineBytes, subscriberPolicy: config.manager.notifications.policy },
     ajv,

@@ -6,6 +6,11 @@ const OGC = 'http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0';
 // Failures that the standard does not name get a type of our own, documented in docs/.
 const OURS = 'urn:ogcapi-k8s-manager:problem';
 
+/** A name a client chose, as a problem document repeats it: cut short, so that a huge name cannot make a huge answer. */
+export function shortName(name: string, max = 80): string {
+  return name.length > max ? `${name.slice(0, max)}…` : name;
+}
+
 export abstract class ProblemError extends Error {
   abstract readonly status: number;
   abstract readonly type: string;
@@ -50,14 +55,49 @@ export interface InputProblem {
   problem: string;
 }
 
+/** How many problems one answer lists; the others are only counted. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/**
+ * Collects the problems of a request, keeping the first MAX_LISTED_PROBLEMS and counting the rest,
+ * so that an answer stays small however many problems a request holds.
+ */
+export class ProblemList<T> {
+  readonly listed: T[] = [];
+  total = 0;
+
+  static of<T>(problems: Iterable<T>): ProblemList<T> {
+    const list = new ProblemList<T>();
+    for (const problem of problems) list.add(problem);
+    return list;
+  }
+
+  add(problem: T): void {
+    this.total += 1;
+    if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
+  }
+
+  /** The listed problems as one sentence, saying how many more there are. */
+  describe(text: (problem: T) => string): string {
+    const more = this.total - this.listed.length;
+    return `${this.listed.map(text).join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+  }
+}
+
 /** The execute request names unknown inputs, misses required ones, or has values that break their schema. */
 export class InvalidInputs extends ProblemError {
   readonly status = 400;
   readonly type = `${OURS}:invalid-inputs`;
   readonly title = 'Invalid inputs';
-  constructor(readonly problems: InputProblem[]) {
-    super(problems.map((p) => `input '${p.input}': ${p.problem}`).join('; '));
-    this.extensions.invalidInputs = problems;
+  /** The problems listed in the answer (at most MAX_LISTED_PROBLEMS). */
+  readonly problems: InputProblem[];
+
+  constructor(problems: ProblemList<InputProblem> | InputProblem[]) {
+    const list = problems instanceof ProblemList ? problems : ProblemList.of(problems);
+    super(list.describe((p) => `input '${p.input}': ${p.problem}`));
+    this.problems = list.listed;
+    this.extensions.invalidInputs = list.listed;
+    this.extensions.invalidInputCount = list.total;
   }
 }
 
@@ -97,6 +137,19 @@ export class PayloadTooLarge extends ProblemError {
   readonly status = 413;
   readonly type = `${OURS}:payload-too-large`;
   readonly title = 'Payload too large';
+}
+
+/** The client did not send its request (headers, or all of it) within the server's time limit. */
+export class RequestTimeout extends ProblemError {
+  readonly status = 408;
+  readonly type = `${OURS}:request-timeout`;
+  readonly title = 'Request timeout';
+}
+
+export class HeadersTooLarge extends ProblemError {
+  readonly status = 431;
+  readonly type = `${OURS}:headers-too-large`;
+  readonly title = 'Request header fields too large';
 }
 
 export class UnsupportedMediaType extends ProblemError {

@@ -1,6 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { createApp } from './app.js';
+import { clientErrorResponse } from './http/problem.js';
 import type { Services } from './services.js';
 
 export interface RunningServer {
@@ -12,9 +14,26 @@ export interface RunningServer {
 }
 
 export async function startServer(services: Services, graceMs = 10_000): Promise<RunningServer> {
-  const { host, port } = services.config.server;
-  const server = createServer(createApp(services));
+  const { host, port, headersTimeoutSeconds, requestTimeoutSeconds } = services.config.server;
+  const server = createServer(
+    {
+      headersTimeout: headersTimeoutSeconds * 1000,
+      // From the first byte to the last of the body: a client that stalls mid-body is cut off too.
+      requestTimeout: requestTimeoutSeconds * 1000,
+      // How often Node looks for expired requests (default 30 s, which would stretch short timeouts).
+      connectionsCheckingInterval: 1000,
+    },
+    createApp(services),
+  );
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Answer only when no response has begun on the connection, as Node's own handler does.
+    const response = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (error.code !== 'ECONNRESET' && socket.writable && !response?.headersSent) {
+      socket.write(clientErrorResponse(error, { headersTimeoutSeconds, requestTimeoutSeconds }));
+    }
+    socket.destroy();
+  });
   server.listen(port, host);
   await once(server, 'listening');
   const address = server.address();

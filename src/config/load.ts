@@ -53,6 +53,10 @@ export interface ServerConfig {
     host: string;
     port: number;
     maxBodyBytes: number;
+    maxBodyDepth: number;
+    /** How long a client may take to send the headers, and the whole request (Node's headersTimeout, requestTimeout). */
+    headersTimeoutSeconds: number;
+    requestTimeoutSeconds: number;
     logLevel: string;
     title: string;
     description: string;
@@ -129,6 +133,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
     const validateOptions = ajv.compile(processorType.optionsSchema);
     if (!validateOptions(options)) {
       const problems = describeErrors(validateOptions.errors, root).map((line) => {
+        if (!line.startsWith('/')) return line; // "and N more"
         const [path = '', ...rest] = line.split(': ');
         return `${where(path)}: ${rest.join(': ')}`;
       });
@@ -153,6 +158,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
       host,
       port,
       maxBodyBytes: server.limits?.max_body_bytes ?? 1048576,
+      maxBodyDepth: server.limits?.max_body_depth ?? 100,
+      ...requestTimeouts(server.limits ?? {}, where),
       logLevel: env.LOG_LEVEL || (server.logging?.level ?? 'info'),
       title: server.title ?? 'ogcapi-k8s-manager',
       description: server.description ?? '',
@@ -199,6 +206,16 @@ function notificationsConfig(section: NonNullable<NonNullable<ServerConfigFile['
     maxBackoffMs: ms(section.max_backoff_seconds, 600),
     sweepMs: ms(section.sweep_seconds, 30),
   };
+}
+
+/** Node refuses a headers timeout longer than the request timeout; say so at start-up, with the line. */
+function requestTimeouts(limits: { headers_timeout_seconds?: number; request_timeout_seconds?: number }, where: (path: string) => string) {
+  const headersTimeoutSeconds = limits.headers_timeout_seconds ?? 20;
+  const requestTimeoutSeconds = limits.request_timeout_seconds ?? 60;
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    throw new ConfigError(`Invalid configuration:\n  ${where('/server/limits/headers_timeout_seconds')}: must be at most request_timeout_seconds (${requestTimeoutSeconds})`);
+  }
+  return { headersTimeoutSeconds, requestTimeoutSeconds };
 }
 
 function parsePort(value: string): number {

@@ -34,6 +34,9 @@ export const serverConfigSchema = {
           default: {},
           properties: {
             max_body_bytes: { type: 'integer', minimum: 1024, default: 1048576 },
+            max_body_depth: { type: 'integer', minimum: 8, maximum: 1000, default: 100, description: 'How deeply objects and arrays may nest in a JSON request body.' },
+            headers_timeout_seconds: { type: 'integer', minimum: 1, maximum: 3600, default: 20, description: 'Longest a client may take to send the headers of a request (at most request_timeout_seconds).' },
+            request_timeout_seconds: { type: 'integer', minimum: 1, maximum: 3600, default: 60, description: 'Longest a client may take to send a whole request, body included; then it gets a 408 and the connection closes.' },
           },
         },
         logging: {

@@ -20,7 +20,8 @@ export async function sendResults(res: Response, { job, outputs }: JobResults): 
     return;
   }
   if (outputs.every(byReference)) {
-    res.status(204).set('Link', outputs.map(linkHeader)).end();
+    if (outputs.length > 0) res.append('Link', outputs.map(linkHeader)); // beside the monitor link of a sync answer
+    res.status(204).end();
     return;
   }
   if (outputs.length === 1) {

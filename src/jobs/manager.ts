@@ -11,7 +11,9 @@ import {
   NoSuchJob,
   NotFound,
   OutputTooLarge,
+  ProblemList,
   ResultNotReady,
+  shortName,
   SyncTimeout,
   TokenNotConfigured,
   Unauthorized,
@@ -38,6 +40,11 @@ import {
   type Subscriber,
 } from './job.js';
 import { FinishWaiters } from './waiters.js';
+
+/** A qualified value's value (the token may come as {"value": ...} like any input), else the value itself. */
+function plainValue(given: unknown): unknown {
+  return typeof given === 'object' && given !== null && Object.hasOwn(given, 'value') ? (given as { value: unknown }).value : given;
+}
 
 /** The input that carries the API token of protected processes. */
 export const TOKEN_INPUT = 'token';
@@ -111,7 +118,7 @@ export class JobManager {
     const request = this.checkRequest(process, body);
     const subscriber = request.subscriber && this.checkSubscriber(request.subscriber);
     const given = (request.inputs ?? {}) as Record<string, unknown>;
-    if (process.requiresToken) this.checkToken(processId, given[TOKEN_INPUT]);
+    if (process.requiresToken) this.checkToken(processId, plainValue(given[TOKEN_INPUT]));
     const fileInputs = process.fileInputs ?? {};
     const inputs = this.inputs.validate(process.description, given, new Set(Object.keys(fileInputs)));
     delete inputs[TOKEN_INPUT]; // checked; it must not be stored, injected or logged
@@ -203,12 +210,13 @@ export class JobManager {
     const requested = job.outputs ?? Object.fromEntries(Object.keys(process.description.outputs).map((id) => [id, {}]));
     const outputs: JobResults['outputs'] = [];
     for (const [id, description] of Object.entries(process.description.outputs)) {
-      const request = requested[id];
+      // Own members only: a process may declare an output called 'toString'.
+      const request = Object.hasOwn(requested, id) ? requested[id] : undefined;
       if (!request) continue;
-      const file = files[id];
+      const file = Object.hasOwn(files, id) ? files[id] : undefined;
       const asked = filesByReference && file ? { ...request, transmissionMode: 'reference' as const } : request;
       if (file) outputs.push({ id, file: await this.fileResult(job, id, file, asked), description, request: asked });
-      else if (id in produced) outputs.push({ id, value: produced[id], description, request });
+      else if (Object.hasOwn(produced, id)) outputs.push({ id, value: produced[id], description, request });
     }
     return { job, outputs };
   }
@@ -331,30 +339,52 @@ export class JobManager {
     return this.backends.get(process.backend)!;
   }
 
-  /** The execute document must follow the standard's schema and name only outputs the process has. */
+  /**
+   * The execute document must follow the standard's schema and name only members and outputs that
+   * exist. Names are checked first, each problem list bounded: ajv, reporting all errors, would make
+   * an error object for each of tens of thousands of unknown members.
+   */
   private checkRequest(process: Process, body: unknown): ExecuteRequest {
+    const { outputs, outputTransmission, id } = process.description;
+    const problems = new ProblemList<string>();
+    const rejectIfAny = () => {
+      if (problems.total > 0) throw new InvalidRequest(problems.describe((problem) => problem));
+    };
+    if (isObject(body)) {
+      for (const member of Object.keys(body)) {
+        // `mode` came from drafts of the standard; 1.0 asks for the mode in the Prefer header.
+        const hint = member === 'mode' ? '; ask for asynchronous execution with the header Prefer: respond-async' : '';
+        if (!Object.hasOwn(executeRequestSchema.properties, member)) problems.add(`'${shortName(member)}' is not a member of an execute request (${EXECUTE_MEMBERS})${hint}`);
+      }
+      const offered = `its outputs: ${Object.keys(outputs).join(', ') || 'none'}`;
+      for (const outputId of isObject(body.outputs) ? Object.keys(body.outputs) : []) {
+        // Own members only: 'constructor' or 'toString' is an unknown output, not Object's.
+        if (!Object.hasOwn(outputs, outputId)) problems.add(`output '${shortName(outputId)}' is not an output of process '${id}' (${offered})`);
+      }
+      rejectIfAny();
+    }
     if (!this.validateExecute(body)) {
       throw new InvalidRequest(`The execute request does not follow the OGC execute schema: ${describeErrors(this.validateExecute.errors).join('; ')}`);
     }
-    const { outputs, outputTransmission, id } = process.description;
-    const problems: string[] = [];
     for (const [outputId, request] of Object.entries(body.outputs ?? {})) {
-      const output = outputs[outputId];
-      if (!output) {
-        problems.push(`output '${outputId}' is not an output of process '${id}' (its outputs: ${Object.keys(outputs).join(', ') || 'none'})`);
-        continue;
-      }
+      const output = outputs[outputId]!;
       const mode = request.transmissionMode ?? 'value';
       if (!outputTransmission.includes(mode)) {
-        problems.push(`output '${outputId}': transmissionMode '${mode}' is not offered (offered: ${outputTransmission.join(', ')})`);
+        problems.add(`output '${outputId}': transmissionMode '${mode}' is not offered (offered: ${outputTransmission.join(', ')})`);
       }
       const wanted = request.format?.mediaType;
       const offered = mediaTypeOf(output);
-      if (wanted && wanted !== offered) problems.push(`output '${outputId}': format mediaType '${wanted}' is not offered (offered: ${offered})`);
+      if (wanted && wanted !== offered) problems.add(`output '${outputId}': format mediaType '${shortName(wanted)}' is not offered (offered: ${offered})`);
     }
-    if (problems.length > 0) throw new InvalidRequest(problems.join('; '));
+    rejectIfAny();
     return body;
   }
+}
+
+const EXECUTE_MEMBERS = `its members: ${Object.keys(executeRequestSchema.properties).join(', ')}`;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The media type an output is delivered in: its schema's contentMediaType, else JSON. */

@@ -39,7 +39,7 @@ export class Notifier {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: NotificationsConfig,
-    private readonly replica = randomUUID(),
+    private readonly replica: string = randomUUID(),
   ) {}
 
   start(): void {

@@ -36,9 +36,13 @@ export const formatSchema = {
   },
 } as const;
 
-/** The body of POST /processes/{id}/execution (execute.yaml). */
+/**
+ * The body of POST /processes/{id}/execution (execute.yaml). Unknown members are refused: a typo such
+ * as "respone" must not be ignored silently.
+ */
 export const executeRequestSchema = {
   type: 'object',
+  additionalProperties: false,
   properties: {
     inputs: {
       type: 'object',

@@ -1,5 +1,5 @@
 import type { Ajv, ValidateFunction } from 'ajv';
-import { InvalidInputs, type InputProblem } from '../errors.js';
+import { InvalidInputs, ProblemList, shortName, type InputProblem } from '../errors.js';
 import type { InputDescription } from '../ogc/schemas.js';
 import { messageOf, pathOf } from '../validation/ajv.js';
 import type { ProcessDescription } from './process.js';
@@ -14,7 +14,7 @@ interface CompiledInput {
 /**
  * Checks the inputs of an execute request against the process's declared inputs: no unknown ones,
  * every required one present, occurrences within bounds and each value valid under its schema.
- * Qualified values ({"value": ..., "mediaType": ...}) are unwrapped to their value.
+ * Qualified values ({"value": ..., "mediaType": ...}) are unwrapped to their value, objects included.
  */
 export class InputValidator {
   private readonly compiled = new Map<string, Map<string, CompiledInput>>();
@@ -35,53 +35,69 @@ export class InputValidator {
   validate(process: ProcessDescription, given: Record<string, unknown>, files: ReadonlySet<string> = new Set()): Record<string, unknown> {
     const inputs = this.compiled.get(process.id);
     if (!inputs) throw new Error(`process '${process.id}' was not registered with the input validator`);
-    const problems: InputProblem[] = [];
-    const accepted: Record<string, unknown> = {};
+    const problems = new ProblemList<InputProblem>();
+    // Entries, then Object.fromEntries: an input declared as '__proto__' stays an own property.
+    const accepted: Array<[string, unknown]> = [];
 
+    const known = [...inputs.keys()];
+    const unknown = `is not an input of process '${process.id}'${known.length ? ` (its inputs: ${known.join(', ')})` : ' (it takes no inputs)'}`;
     for (const id of Object.keys(given)) {
-      if (!inputs.has(id)) {
-        const known = [...inputs.keys()];
-        problems.push({ input: id, problem: `is not an input of process '${process.id}'${known.length ? ` (its inputs: ${known.join(', ')})` : ' (it takes no inputs)'}` });
-      }
+      if (!inputs.has(id)) problems.add({ input: shortName(id), problem: unknown });
     }
     for (const [id, input] of inputs) {
       if (files.has(id)) continue;
-      const value = given[id];
+      // Own members only: a process may declare an input called 'constructor' that the client left out.
+      const value = Object.hasOwn(given, id) ? given[id] : undefined;
       if (value === undefined) {
-        if (input.minOccurs > 0) problems.push({ input: id, problem: 'is required' });
+        if (input.minOccurs > 0) problems.add({ input: id, problem: 'is required' });
         continue;
       }
       const occurrences = input.maxOccurs > 1 && Array.isArray(value) ? value : [value];
       if (occurrences.length < input.minOccurs) {
-        problems.push({ input: id, problem: `needs at least ${input.minOccurs} values, got ${occurrences.length}` });
+        problems.add({ input: id, problem: `needs at least ${input.minOccurs} values, got ${occurrences.length}` });
         continue;
       }
       if (occurrences.length > input.maxOccurs) {
-        problems.push({ input: id, problem: `accepts at most ${input.maxOccurs} value${input.maxOccurs === 1 ? '' : 's'}, got ${occurrences.length}` });
+        problems.add({ input: id, problem: `accepts at most ${input.maxOccurs} value${input.maxOccurs === 1 ? '' : 's'}, got ${occurrences.length}` });
         continue;
       }
       const values = occurrences.map((occurrence, index) => {
         const where = occurrences.length > 1 || Array.isArray(value) && input.maxOccurs > 1 ? `${id}[${index}]` : id;
         return this.check(input, occurrence, where, problems);
       });
-      accepted[id] = input.maxOccurs > 1 && Array.isArray(value) ? values : values[0];
+      accepted.push([id, input.maxOccurs > 1 && Array.isArray(value) ? values : values[0]]);
     }
-    if (problems.length > 0) throw new InvalidInputs(problems);
-    return accepted;
+    if (problems.total > 0) throw new InvalidInputs(problems);
+    return Object.fromEntries(accepted);
   }
 
-  private check(input: CompiledInput, occurrence: unknown, where: string, problems: InputProblem[]): unknown {
-    if (input.validate(occurrence) as boolean) return occurrence;
-    const errors = input.validate.errors;
+  /**
+   * One value, checked against the input's schema. An object with its own `value` member is a
+   * qualified value ({"value": ..., "mediaType": ...}, the form the standard asks for object values):
+   * its value is what is checked and kept, so an object comes back wrapped once in results, not twice.
+   * Without `mediaType`, `encoding` or `schema` beside it, an object whose value does not fit but which
+   * fits itself is a plain object that happens to have a `value` member (clients, the OGC test suite
+   * among them, send such objects bare).
+   */
+  private check(input: CompiledInput, occurrence: unknown, where: string, problems: ProblemList<InputProblem>): unknown {
     const object = isObject(occurrence) ? occurrence : undefined;
-    if (object && Object.hasOwn(object, 'href') && !Object.hasOwn(object, 'value')) {
-      problems.push({ input: where, problem: 'is a reference (href); this process takes values only' });
+    const qualifiers = object !== undefined && ['mediaType', 'encoding', 'schema'].some((member) => Object.hasOwn(object, member));
+    const qualified = object !== undefined && Object.hasOwn(object, 'value') && (qualifiers || input.validate(object.value) || !input.validate(object));
+    const value = qualified ? object.value : occurrence;
+    const declared = (input.description.schema as { contentMediaType?: unknown }).contentMediaType;
+    const given = qualified && typeof object.mediaType === 'string' ? object.mediaType.split(';')[0]!.trim().toLowerCase() : undefined;
+    if (typeof declared === 'string' && given !== undefined && given !== declared.toLowerCase()) {
+      problems.add({ input: where, problem: `has media type ${shortName(given)}; this input takes ${declared}` });
       return undefined;
     }
-    if (object && Object.hasOwn(object, 'value') && (input.validate(object.value) as boolean)) return object.value; // a qualified value
-    for (const error of errors ?? []) {
+    if (input.validate(value)) return value;
+    if (object && !qualified && Object.hasOwn(object, 'href')) {
+      problems.add({ input: where, problem: 'is a reference (href); this process takes values only' });
+      return undefined;
+    }
+    for (const error of input.validate.errors ?? []) {
       const path = pathOf(error);
-      problems.push({ input: where, problem: path ? `${path} ${messageOf(error)}` : messageOf(error) });
+      problems.add({ input: where, problem: path ? `${shortName(path, 200)} ${messageOf(error)}` : messageOf(error) });
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
+import { ProblemList } from '../errors.js';
 
 // ajv-formats is published as CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsPlugin as unknown as typeof addFormatsPlugin.default;
@@ -14,9 +15,16 @@ export function createAjv(options: Options = {}): Ajv {
   return ajv;
 }
 
-/** "/a/b: must be integer" lines a person can act on, one per ajv error. */
+/**
+ * "/a/b: must be integer" lines a person can act on, one per ajv error: the first
+ * MAX_LISTED_PROBLEMS, then a line saying how many more (a query of thousands of bad values must
+ * not make an answer fifty times its size).
+ */
 export function describeErrors(errors: ErrorObject[] | null | undefined, root = ''): string[] {
-  return (errors ?? []).map((error) => `${pathOf(error, root) || '(top level)'}: ${messageOf(error)}`);
+  const list = ProblemList.of(errors ?? []);
+  const lines = list.listed.map((error) => `${pathOf(error, root) || '(top level)'}: ${messageOf(error)}`);
+  const more = list.total - list.listed.length;
+  return more > 0 ? [...lines, `and ${more} more`] : lines;
 }
 
 export function pathOf(error: ErrorObject, root = ''): string {

@@ -79,8 +79,9 @@ resources:
     for (const res of [sync, async_]) {
       assert.equal(res.status, 204, res.text);
       assert.equal(res.text, '');
-      const link = /^<([^>]+)>; rel="item"; type="text\/csv"; title="frequencies"$/.exec(res.headers['link']!);
+      const link = /(?:^|, )<([^>]+)>; rel="item"; type="text\/csv"; title="frequencies"(?:$|, <)/.exec(res.headers['link']!);
       assert.ok(link, res.headers['link']);
+      if (res === sync) assert.match(res.headers['link']!, /rel="monitor"/, 'the monitor link stays beside it');
       const href = new URL(link[1]!);
       assert.equal((await server.client.raw().get(`${href.pathname}${href.search}`)).text, CSV);
     }

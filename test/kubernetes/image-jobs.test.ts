@@ -150,6 +150,11 @@ describe('GenericImageProcessor: image processes run as Kubernetes Jobs (real AP
       });
     }
 
+    it('takes the token as a qualified value too, as any input', async () => {
+      const res = await server.client.execute('greeter', { inputs: { name: 'x', token: { value: API_TOKEN } } });
+      assert.equal(res.status, 200, res.text);
+    });
+
     it('lists the token as a password input in the process description', async () => {
       const res = await server.client.get('/processes/greeter');
       assert.deepEqual(res.body.inputs.token.schema, { type: 'string', format: 'password' });

@@ -22,6 +22,9 @@ describe('configuration: server-config.yaml', () => {
     assert.equal(config.server.port, 5000);
     assert.equal(config.server.url, 'http://127.0.0.1:5000');
     assert.equal(config.server.maxBodyBytes, 1048576);
+    assert.equal(config.server.maxBodyDepth, 100);
+    assert.equal(config.server.headersTimeoutSeconds, 20);
+    assert.equal(config.server.requestTimeoutSeconds, 60);
     assert.equal(config.manager.syncWaitSeconds, 60);
     assert.equal(config.manager.localStorePath, join(dir, 'data/jobs.sqlite'));
     assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
@@ -123,6 +126,7 @@ describe('configuration: server-config.yaml', () => {
     ['a bad resource type', 'resources:\n  x: {type: collection, processor: {name: Echo}}\n', /\/resources\/x\/type: must be one of "process"/],
     ['a bad process id', 'resources:\n  "no spaces": {type: process, processor: {name: Echo}}\n', /resources/],
     ['broken YAML', 'resources: [\n', /is not valid YAML/],
+    ['a headers timeout longer than the request timeout', `server:\n  limits: {headers_timeout_seconds: 30, request_timeout_seconds: 10}\n${minimal}`, /:2 \/server\/limits\/headers_timeout_seconds: must be at most request_timeout_seconds \(10\)/],
   ];
   for (const [name, yaml, message] of invalid) {
     it(`refuses ${name}, naming the file and the path`, () => {

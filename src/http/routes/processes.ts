@@ -1,6 +1,7 @@
-import express, { Router, type Request } from 'express';
-import { InvalidParameter, UnsupportedMediaType } from '../../errors.js';
+import { Router } from 'express';
+import { InvalidParameter } from '../../errors.js';
 import type { Services } from '../../services.js';
+import { jsonBody } from '../json-body.js';
 import { onlyMethods } from '../methods.js';
 import { executionPreferences } from '../prefer.js';
 import { noQuerySchema, processListQuerySchema, queryParser, type ProcessListQuery } from '../query.js';
@@ -10,7 +11,7 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
   const router = Router();
   const parseList = queryParser<ProcessListQuery>(queryAjv, processListQuerySchema);
   const parseNone = queryParser(queryAjv, noQuerySchema);
-  const jsonBody = express.json({ limit: config.server.maxBodyBytes, type: () => true, strict: false });
+  const executeBody = jsonBody({ maxBytes: config.server.maxBodyBytes, maxDepth: config.server.maxBodyDepth });
 
   router.route('/processes').get((req, res) => {
     const query = parseList(req.query);
@@ -33,7 +34,7 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
     res.json(representations.processDescription(registry.get(req.params.processId)));
   }).all(onlyMethods('GET'));
 
-  router.route('/processes/:processId/execution').post(requireJson, jsonBody, async (req, res) => {
+  router.route('/processes/:processId/execution').post(...executeBody, async (req, res) => {
     parseNone(req.query);
     const execution = await jobs.execute(req.params.processId, req.body, executionPreferences(req.headers.prefer));
     if (execution.preferenceApplied.length > 0) res.set('Preference-Applied', execution.preferenceApplied.join(', '));
@@ -47,15 +48,6 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
   }).all(onlyMethods('POST'));
 
   return router;
-}
-
-function requireJson(req: Request, _res: unknown, next: (error?: unknown) => void): void {
-  const type = req.headers['content-type'];
-  if (!type || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    next(new UnsupportedMediaType(`An execute request must be sent as application/json${type ? `, not ${type.split(';')[0]}` : '; the Content-Type header is missing'}.`));
-    return;
-  }
-  next();
 }
 
 function encodeOffset(offset: number): string {
