@@ -4,7 +4,7 @@
 import type { OpenAPIV3 } from 'openapi-types';
 import type { ServerConfig } from '../src/config/load.js';
 import type { FileInputSpec } from '../src/job-data/file-inputs.js';
-import { mediaTypeOf, TOKEN_INPUT } from '../src/jobs/manager.js';
+import { mediaTypeOf } from '../src/jobs/manager.js';
 import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import { executeRequestSchema, formatSchema, type InputDescription } from '../src/ogc/schemas.js';
 import type { Process } from '../src/processes/process.js';
@@ -80,6 +80,7 @@ function executeRequestOf(process: Process, config: ServerConfig): Schema {
   const uri = { type: 'string', format: 'uri', pattern: urlPattern(config.manager.notifications.policy) };
   return {
     type: 'object',
+    additionalProperties: executeRequestSchema.additionalProperties,
     ...(required.length ? { required: ['inputs'] } : {}),
     properties: {
       inputs: {
@@ -115,9 +116,7 @@ function executeRequestOf(process: Process, config: ServerConfig): Schema {
 function inputSchema(process: Process, id: string, input: InputDescription, config: ServerConfig): Schema {
   const file = process.fileInputs?.[id];
   if (file) return fileInputSchema(file, input, config);
-  const value = toOpenApiSchema(input.schema);
-  // The API token is compared as it is given, before anything else is read: a bare value only.
-  const occurrence = process.requiresToken && id === TOKEN_INPUT ? value : { anyOf: [value, qualifiedValue(value)] };
+  const occurrence = valueOrQualified(input);
   const described = (schema: Schema) => ({ ...schema, ...(input.description ? { description: input.description } : {}) });
   const min = input.minOccurs ?? 1;
   const max = input.maxOccurs === 'unbounded' ? undefined : (input.maxOccurs ?? 1);
@@ -127,12 +126,25 @@ function inputSchema(process: Process, id: string, input: InputDescription, conf
   return described(min <= 1 ? { anyOf: [{ allOf: [occurrence, { not: { type: 'array' } }] }, list] } : list);
 }
 
-/** The standard's qualifiedInputValue: the value, with its format. */
-function qualifiedValue(value: Schema): Schema {
+/**
+ * A value, or the standard's qualifiedInputValue: the value with its format, whose media type is the
+ * input's own when its schema names one. An object with a `value` and a format member is always taken
+ * as qualified (src/processes/inputs.ts); without a format member, either reading may fit.
+ */
+function valueOrQualified(input: InputDescription): Schema {
+  const value = toOpenApiSchema(input.schema);
+  const format = toOpenApiSchema(formatSchema).properties as Record<string, Schema>;
+  const declared = (input.schema as { contentMediaType?: unknown }).contentMediaType;
+  const qualifiers = Object.keys(format).map((member) => ({ required: [member] }));
   return {
-    type: 'object',
-    required: ['value'],
-    properties: { value, ...(toOpenApiSchema(formatSchema).properties as Record<string, Schema>) },
+    anyOf: [
+      { allOf: [value, { not: { type: 'object', required: ['value'], anyOf: qualifiers } }] },
+      {
+        type: 'object',
+        required: ['value'],
+        properties: { value, ...format, ...(typeof declared === 'string' ? { mediaType: { type: 'string', pattern: mediaTypePattern([declared.toLowerCase()]) } } : {}) },
+      },
+    ],
   };
 }
 

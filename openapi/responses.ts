@@ -16,12 +16,15 @@ export function problem(description: string): OpenAPIV3.ResponseObject {
 }
 
 /**
- * The failures of an operation, each with what it means there. Every request may also be refused as
- * unreadable (400: an unknown query parameter, bad percent-encoding) or fail in the server (500).
+ * The failures of an operation, each with what it means there. Any request may also be refused as
+ * unreadable (400: an unknown query parameter, bad percent-encoding, not HTTP/1.1), arrive too slowly
+ * (408) or with too many header bytes (431), both answered before any route, or fail in the server (500).
  */
 export function errorResponses(specific: Record<string, string>): Record<string, OpenAPIV3.ResponseObject> {
   const all: Record<string, string> = {
     '400': 'Invalid request: an unknown or invalid query parameter; the detail names it.',
+    '408': 'The request did not arrive in time (server.limits.headers_timeout_seconds, request_timeout_seconds); the connection closes.',
+    '431': 'The request headers are larger than the server takes; the connection closes.',
     '500': 'Server error.',
     ...specific,
   };

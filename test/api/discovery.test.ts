@@ -47,13 +47,13 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     assert.deepEqual(hello.properties.inputs.required, ['name']);
     assert.ok(hello.example.inputs.name, 'the execute request has an example to try');
     const statuses = (path: string, method = 'get') => Object.keys(document.paths[path][method].responses);
-    assert.deepEqual(statuses('/processes/echo/execution', 'post'), ['200', '201', '204', '400', '404', '413', '415', '500'], 'a local, open process with sync and async execution: no token, no cluster, no files');
-    for (const path of ['/', '/conformance', '/api', '/processes', '/jobs']) assert.deepEqual(statuses(path), ['200', '400', '500'], path);
-    for (const path of ['/processes/{processId}', '/jobs/{jobId}']) assert.deepEqual(statuses(path), ['200', '400', '404', '500'], path);
-    assert.deepEqual(statuses('/jobs/{jobId}', 'delete'), ['200', '400', '404', '500']);
-    assert.deepEqual(statuses('/jobs/{jobId}/results'), ['200', '204', '400', '404', '500'], 'no process with file outputs: no 422');
-    assert.deepEqual(statuses('/jobs/{jobId}/outputs/{outputId}'), ['400', '403', '404', '500'], 'no process with file outputs: never a file');
-    assert.deepEqual(statuses('/jobs/{jobId}/logs'), ['400', '404', '500'], 'no image process: never a log');
+    assert.deepEqual(statuses('/processes/echo/execution', 'post'), ['200', '201', '204', '400', '404', '408', '413', '415', '431', '500'], 'a local, open process with sync and async execution: no token, no cluster, no files');
+    for (const path of ['/', '/conformance', '/api', '/processes', '/jobs']) assert.deepEqual(statuses(path), ['200', '400', '408', '431', '500'], path);
+    for (const path of ['/processes/{processId}', '/jobs/{jobId}']) assert.deepEqual(statuses(path), ['200', '400', '404', '408', '431', '500'], path);
+    assert.deepEqual(statuses('/jobs/{jobId}', 'delete'), ['200', '400', '404', '408', '431', '500']);
+    assert.deepEqual(statuses('/jobs/{jobId}/results'), ['200', '204', '400', '404', '408', '431', '500'], 'no process with file outputs: no 422');
+    assert.deepEqual(statuses('/jobs/{jobId}/outputs/{outputId}'), ['400', '403', '404', '408', '431', '500'], 'no process with file outputs: never a file');
+    assert.deepEqual(statuses('/jobs/{jobId}/logs'), ['400', '404', '408', '431', '500'], 'no image process: never a log');
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
       for (const [method, operation] of Object.entries(item)) {
         for (const [status, response] of Object.entries(operation.responses).filter(([code]) => code >= '400')) {
