@@ -9,7 +9,7 @@ import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import { exceptionSchema, linkSchema, statusInfoSchema } from '../src/ogc/schemas.js';
 import type { Services } from '../src/services.js';
 import { executeOperation, rawByReference, resultsContent, resultsSchemaName, resultsSchemaOf } from './execute.js';
-import { errorResponses, json, ref, type Schema } from './responses.js';
+import { errorResponses, json, queryParameters, ref } from './parts.js';
 import { toOpenApiSchema } from './schema-conversion.js';
 
 export function buildOpenApiDocument({ registry, config }: Pick<Services, 'registry' | 'config'>): OpenAPIV3.Document {
@@ -192,20 +192,4 @@ function get(operationId: string, summary: string, description: string, tag: str
       responses: { '200': { description: summary, ...(content ? { content } : {}) }, ...errorResponses({}) },
     },
   };
-}
-
-/** Query parameters, from the JSON Schema that validates them; arrays are comma-separated (form style). */
-function queryParameters(schema: { properties: object; required?: readonly string[] }): OpenAPIV3.ParameterObject[] {
-  return Object.entries(schema.properties).map(([name, property]) => {
-    const converted = toOpenApiSchema(property);
-    const { description, ...rest } = converted;
-    return {
-      name,
-      in: 'query',
-      required: schema.required?.includes(name) ?? false,
-      ...(typeof description === 'string' ? { description } : {}),
-      schema: rest as Schema,
-      ...(converted.type === 'array' ? { style: 'form', explode: false } : {}),
-    };
-  });
 }

@@ -9,7 +9,8 @@ import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import { executeRequestSchema, formatSchema, type InputDescription } from '../src/ogc/schemas.js';
 import type { Process } from '../src/processes/process.js';
 import { BASE64_PATTERN, mediaTypePattern, urlPattern } from './patterns.js';
-import { errorResponses, json, ref } from './responses.js';
+import { noQuerySchema } from '../src/http/query.js';
+import { errorResponses, json, queryParameters, ref } from './parts.js';
 
 /** A JSON Schema as OpenAPI 3.0 takes it, built loosely here and typed where it enters the document. */
 type Schema = Record<string, unknown>;
@@ -26,6 +27,7 @@ export function executeOperation(process: Process, config: ServerConfig): OpenAP
     tags: ['Processes'],
     operationId: `execute_${id.replace(/[^A-Za-z0-9_]/g, '_')}`,
     parameters: [
+      ...queryParameters(noQuerySchema),
       {
         name: 'Prefer',
         in: 'header',

@@ -1,5 +1,6 @@
-// Pieces every operation's responses are made of.
+// Pieces every operation is made of: query parameters, responses.
 import type { OpenAPIV3 } from 'openapi-types';
+import { toOpenApiSchema } from './schema-conversion.js';
 
 export type Schema = OpenAPIV3.SchemaObject;
 
@@ -29,4 +30,20 @@ export function errorResponses(specific: Record<string, string>): Record<string,
     ...specific,
   };
   return Object.fromEntries(Object.keys(all).sort().map((status) => [status, problem(all[status]!)]));
+}
+
+/** Query parameters, from the JSON Schema that validates them; arrays are comma-separated (form style). */
+export function queryParameters(schema: { properties: object; required?: readonly string[] }): OpenAPIV3.ParameterObject[] {
+  return Object.entries(schema.properties).map(([name, property]) => {
+    const converted = toOpenApiSchema(property);
+    const { description, ...rest } = converted;
+    return {
+      name,
+      in: 'query',
+      required: schema.required?.includes(name) ?? false,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest as Schema,
+      ...(converted.type === 'array' ? { style: 'form', explode: false } : {}),
+    };
+  });
 }
