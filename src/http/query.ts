@@ -1,6 +1,6 @@
 import type { Ajv, ValidateFunction } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
-import { InvalidParameter } from '../errors.js';
+import { InvalidParameter, shortName } from '../errors.js';
 import { jobStatusSchema } from '../ogc/schemas.js';
 import { describeErrors } from '../validation/ajv.js';
 
@@ -69,6 +69,8 @@ function arrayParameters(schema: { properties: object }): string[] {
 export function queryParser<T>(ajv: Ajv, schema: { properties: object }): (query: unknown) => T {
   const validate: ValidateFunction = ajv.compile(schema);
   const arrays = arrayParameters(schema);
+  // ajv's coercion would read ' 5', '5.0', '1e3' and '0x10' as integers; a query integer is its digits.
+  const integers = Object.entries(schema.properties).filter(([, s]) => (s as { type?: string }).type === 'integer').map(([name]) => name);
   const known = Object.keys(schema.properties);
   return (query) => {
     const copy: Record<string, unknown> = { ...(query as Record<string, unknown>) };
@@ -83,6 +85,12 @@ export function queryParser<T>(ajv: Ajv, schema: { properties: object }): (query
     for (const [name, value] of Object.entries(copy)) {
       if (!arrays.includes(name) && Array.isArray(value)) {
         throw new InvalidParameter(`Query parameter '${name}' is given ${value.length} times; give it once.`);
+      }
+    }
+    for (const name of integers) {
+      const value = copy[name];
+      if (typeof value === 'string' && !/^-?[0-9]+$/.test(value)) {
+        throw new InvalidParameter(`Query parameter '${name}' must be an integer written in decimal digits, not '${shortName(value)}'.`);
       }
     }
     if (!validate(copy)) {
