@@ -24,7 +24,8 @@ export const jobListQuerySchema = {
   additionalProperties: false,
   properties: {
     type: { type: 'array', minItems: 1, items: { type: 'string', enum: ['process'] }, description: 'Job types (only "process").' },
-    processID: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 }, description: 'Only jobs of these processes.' },
+    // An id holds no comma: the comma separates them, percent-encoded or not (the query is decoded first).
+    processID: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^,]+$' }, description: 'Only jobs of these processes.' },
     status: { type: 'array', minItems: 1, items: jobStatusSchema, description: 'Only jobs with one of these statuses.' },
     datetime: {
       type: 'string',
