@@ -73,7 +73,7 @@ describe(`schemathesis ${SCHEMATHESIS_VERSION}: the API document is exact`, () =
       'run', `${server.url}/api`,
       '--checks', 'all',
       '--exclude-checks', EXCLUDED_CHECKS.join(','),
-      '--max-examples', '20',
+      '--max-examples', '50',
       '--seed', '1',
       '--generation-database', 'none',
       '--no-color',
