@@ -1,25 +1,23 @@
 # syntax=docker/dockerfile:1
 # ogcapi-k8s-manager: the OGC API – Processes server (default command) and the log finalizer controller
 # (`node dist/src/controller-main.js`). Build: docker build -t ogcapi-k8s-manager:0.1.0 .
-# Node 26 (the current LTS), never 24: see docs/decisions/0012-node-releases.md.
+# Node 26, the current LTS, the release the tests run on (decision 0019). No native dependency: the
+# embedded store is node:sqlite, so no stage needs compilers.
 ARG NODE_IMAGE=node:26-bookworm-slim
 
-# Compilers for the one native dependency (better-sqlite3) live only in these two stages.
-FROM ${NODE_IMAGE} AS toolchain
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+FROM ${NODE_IMAGE} AS sources
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 
-# Production dependencies only: what the runtime image gets.
-FROM toolchain AS runtime-deps
-RUN npm ci --omit=dev && npm cache clean --force
+# Production dependencies only: what the runtime image gets. Optional ones are left out: the only one
+# is the Node 26 binary that `npm ci` gives developers and CI (the image has its own).
+FROM sources AS runtime-deps
+RUN npm ci --omit=dev --omit=optional && npm cache clean --force
 
 # The build the tests run (`npm run build`): tsc with the same sources and tsconfig (tsconfig.build.json
 # leaves out test/), then the client libraries bundled in place (docs/decisions/0013).
-FROM toolchain AS build
-RUN npm ci
+FROM sources AS build
+RUN npm ci --omit=optional
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY processes ./processes

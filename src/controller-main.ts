@@ -1,6 +1,7 @@
 // The log finalizer controller as its own process, for deployments that run it apart from the API
 // servers (set manager.log_archive.run_in_server: false there). Same configuration file and
 // environment as the server; it serves no HTTP.
+import { withLegacyEnv } from './config/legacy-env.js';
 import { configFileFrom, loadConfig } from './config/load.js';
 import { buildLogArchiveController, processorTypes } from './compose.js';
 import { systemClock } from './clock.js';
@@ -11,13 +12,15 @@ import { boundHeapGrowth, exitOnStartupFailure, stopOnSignals } from './process-
 
 async function main(): Promise<void> {
   boundHeapGrowth();
-  const file = configFileFrom(process.argv.slice(2), process.env);
-  const config = loadConfig(file, process.env, processorTypes);
+  const { env, notices } = withLegacyEnv(process.env);
+  const file = configFileFrom(process.argv.slice(2), env);
+  const config = loadConfig(file, env, processorTypes);
   const archive = config.manager.logArchive;
   if (!archive) throw new ConfigError(`${file}: manager.finalizer_controller is not true, so there is no log archive for the controller to run.`);
-  const cluster = connectToCluster(process.env);
+  const cluster = connectToCluster(env);
   if (!cluster) throw new ConfigError('No Kubernetes cluster is configured (KUBECONFIG, in-cluster service account or ~/.kube/config).');
   const logger = createLogger(config.server.logLevel);
+  for (const notice of notices) logger.warn(notice);
   const controller = buildLogArchiveController(cluster, archive, systemClock, logger);
   controller.start();
   stopOnSignals(logger, () => controller.stop(), () => controller.metrics());

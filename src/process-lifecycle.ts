@@ -27,12 +27,12 @@ export function supportedNodeRange(): string {
 
 /**
  * Warns at start-up on a Node release outside `engines`: on Node 24 the SQLite driver aborts the
- * process when it frees a prepared statement (docs/decisions/0012-node-releases.md), and the warning says
+ * process when it frees a prepared statement (docs/decisions/0019-node-26-and-node-sqlite.md), and the warning says
  * so before that happens.
  */
 export function warnOnUnsupportedNode(logger: Logger, version = process.version, range = supportedNodeRange()): void {
   if (satisfies(version, range)) return;
-  logger.warn({ node: version, supported: range }, `Node ${version} is not supported (supported: ${range}); see docs/decisions/0012-node-releases.md`);
+  logger.warn({ node: version, supported: range }, `Node ${version} is not supported (supported: ${range}); see docs/decisions/0019-node-26-and-node-sqlite.md`);
 }
 
 /** On SIGTERM or SIGINT: log, stop, exit 0 (1 if stopping failed). */

@@ -56,6 +56,7 @@ async function main(): Promise<number> {
     total.skipped += tally.skipped;
   };
 
+  console.log(`Node ${process.version} (${process.execPath})`);
   add(await runMocha(testFiles(standalone)));
 
   const clusterFiles = testFiles(againstServers);

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type { DatabaseSync as Database, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { JobQuery, JobRecord, JobSlice, JobStatus } from './job.js';
 import type { JobStore } from './store.js';
 
@@ -26,12 +26,19 @@ const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'starte
 /** Columns added after the first release: a store made before them gets them at start-up. */
 const addedColumns = ['files', 'subscriber', 'notifications'] as const;
 
+/** Node's own SQLite (decision 0019), loaded on first use so that an older Node is told what it lacks. */
+function sqlite(): { DatabaseSync: typeof Database } {
+  const module = process.getBuiltinModule('node:sqlite') as { DatabaseSync: typeof Database } | undefined;
+  if (!module) throw new Error(`The embedded job store needs node:sqlite, which Node ${process.version} lacks: run it on Node 26 (npm ci installs it for npm start and npm test) or 22.13 or newer.`);
+  return module;
+}
+
 /** The embedded job store: one SQLite file, so local job records survive a restart. */
 export function openSqliteJobStore(path: string): JobStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  const db = new (sqlite().DatabaseSync)(path, { allowUnknownNamedParameters: true }); // list() passes @now even when unused
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`
     CREATE TABLE IF NOT EXISTS jobs (
       job_id TEXT PRIMARY KEY, process_id TEXT NOT NULL, status TEXT NOT NULL, message TEXT,
@@ -40,17 +47,17 @@ export function openSqliteJobStore(path: string): JobStore {
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS jobs_newest_first ON jobs (created DESC, job_id DESC);
   `);
-  const existing = new Set((db.pragma('table_info(jobs)') as Array<{ name: string }>).map((column) => column.name));
+  const existing = new Set((db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((column) => column.name));
   for (const column of addedColumns.filter((name) => !existing.has(name))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
   db.exec('CREATE INDEX IF NOT EXISTS jobs_with_subscribers ON jobs (finished) WHERE subscriber IS NOT NULL');
   const insert = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
-  const select = db.prepare<[string], Row>('SELECT * FROM jobs WHERE job_id = ?');
-  const remove = db.prepare<[string]>('DELETE FROM jobs WHERE job_id = ?');
-  const withSubscribers = db.prepare<[number], Row>('SELECT * FROM jobs WHERE subscriber IS NOT NULL AND (finished IS NULL OR finished >= ?)');
-  const failUnfinished = db.prepare<[string, number, number]>(
+  const select = db.prepare('SELECT * FROM jobs WHERE job_id = ?');
+  const remove = db.prepare('DELETE FROM jobs WHERE job_id = ?');
+  const withSubscribers = db.prepare('SELECT * FROM jobs WHERE subscriber IS NOT NULL AND (finished IS NULL OR finished >= ?)');
+  const failUnfinished = db.prepare(
     "UPDATE jobs SET status = 'failed', message = ?, finished = ?, updated = ? WHERE status IN ('accepted', 'running')",
   );
-  const statements = new Map<string, Database.Statement>();
+  const statements = new Map<string, StatementSync>();
   const prepared = (sql: string) => {
     let statement = statements.get(sql);
     if (!statement) {
@@ -61,30 +68,30 @@ export function openSqliteJobStore(path: string): JobStore {
   };
 
   return {
-    insert: (job) => void insert.run(toRow(job)),
+    insert: (job) => void insert.run({ ...toRow(job) }),
     update(jobID, changes, { unlessFinished = false } = {}) {
       const row = toRow({ jobID, ...changes } as JobRecord);
       const set = columns.filter((c) => c !== 'job_id' && keyOf(c) in changes);
       if (set.length === 0) return this.get(jobID);
       const updated = prepared(`UPDATE jobs SET ${set.map((c) => `${c} = @${c}`).join(', ')} WHERE job_id = @job_id${unlessFinished ? " AND status IN ('accepted', 'running')" : ''} RETURNING *`)
-        .get(Object.fromEntries(['job_id', ...set].map((c) => [c, row[c as keyof Row]]))) as Row | undefined;
+        .get(Object.fromEntries(['job_id', ...set].map((c) => [c, row[c as keyof Row]]))) as unknown as Row | undefined;
       return updated && fromRow(updated);
     },
     get(jobID) {
-      const row = select.get(jobID);
+      const row = select.get(jobID) as Row | undefined;
       return row && fromRow(row);
     },
-    delete: (jobID) => remove.run(jobID).changes > 0,
+    delete: (jobID) => Number(remove.run(jobID).changes) > 0,
     list: (query) => list(prepared, query),
-    withSubscribers: (finishedSince) => withSubscribers.all(finishedSince).map(fromRow),
-    failUnfinished: (message, now) => failUnfinished.run(message, now, now).changes,
+    withSubscribers: (finishedSince) => (withSubscribers.all(finishedSince) as unknown as Row[]).map(fromRow),
+    failUnfinished: (message, now) => Number(failUnfinished.run(message, now, now).changes),
     close: () => db.close(),
   };
 }
 
-function list(prepared: (sql: string) => Database.Statement, query: JobQuery): JobSlice {
+function list(prepared: (sql: string) => StatementSync, query: JobQuery): JobSlice {
   const where: string[] = [];
-  const params: Record<string, unknown> = { now: query.now };
+  const params: Record<string, SQLInputValue> = { now: query.now };
   const inList = (column: string, name: string, values: string[]) => {
     where.push(`${column} IN (${values.map((_, i) => `@${name}${i}`).join(', ')})`);
     values.forEach((value, i) => (params[`${name}${i}`] = value));
@@ -98,7 +105,7 @@ function list(prepared: (sql: string) => Database.Statement, query: JobQuery): J
   if (query.minDuration !== undefined) (where.push(`${duration} >= @minDuration`), (params.minDuration = query.minDuration));
   if (query.maxDuration !== undefined) (where.push(`${duration} <= @maxDuration`), (params.maxDuration = query.maxDuration));
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  const { numberMatched } = prepared(`SELECT COUNT(*) AS numberMatched FROM jobs ${filter}`).get(params) as { numberMatched: number };
+  const { numberMatched } = prepared(`SELECT COUNT(*) AS numberMatched FROM jobs ${filter}`).get(params) as unknown as { numberMatched: number };
 
   const page = [...where];
   let order = 'created DESC, job_id DESC';
@@ -111,7 +118,7 @@ function list(prepared: (sql: string) => Database.Statement, query: JobQuery): J
       order = 'created ASC, job_id ASC';
     }
   }
-  const rows = prepared(`SELECT * FROM jobs ${page.length > 0 ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit`).all({ ...params, limit: query.limit + 1 }) as Row[];
+  const rows = prepared(`SELECT * FROM jobs ${page.length > 0 ? `WHERE ${page.join(' AND ')}` : ''} ORDER BY ${order} LIMIT @limit`).all({ ...params, limit: query.limit + 1 }) as unknown as Row[];
   if (query.cursor?.direction === 'prev') rows.reverse();
   return { jobs: rows.map(fromRow), numberMatched };
 }

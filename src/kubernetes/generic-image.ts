@@ -50,6 +50,8 @@ export interface ImageProcessSpec {
   /** File outputs the container leaves in /outputs: output id → media type. */
   fileOutputs: Record<string, string>;
   hostNetwork: boolean;
+  /** pygeoapi-k8s-manager's variable names beside ours. */
+  pygeoapiEnv: boolean;
   /** The image reads and writes the data bucket itself; its credentials come from this Secret. */
   s3Access?: { secret: string; accessKeyIdKey: string; secretAccessKeyKey: string };
   timeoutSeconds?: number;
@@ -159,6 +161,7 @@ function specOf(processId: string, options: ImageProcessOptions, configDir: stri
     ),
     fileOutputs: Object.fromEntries(Object.entries(options.files?.outputs ?? {}).map(([id, file]) => [id, file.media_type])),
     hostNetwork: options.host_network ?? false,
+    pygeoapiEnv: options.pygeoapi_env ?? false,
     ...(options.s3_access
       ? {
           s3Access: {

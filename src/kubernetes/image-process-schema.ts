@@ -194,6 +194,11 @@ export const imageProcessOptionsSchema = {
       },
     },
     host_network: { type: 'boolean', default: false, description: 'Run the pod in the node\'s network namespace (refused by the baseline and restricted Pod Security levels).' },
+    pygeoapi_env: {
+      type: 'boolean',
+      default: false,
+      description: 'Also give the container the variables of pygeoapi-k8s-manager (PYGEOAPI_K8S_MANAGER_INPUTS, PYGEOAPI_JOB_ID, PYGEOAPI_PROCESS_ID), so its images run unchanged.',
+    },
     mimetype: { type: 'string', description: 'Accepted from pygeoapi configurations; outputs carry their media types.' },
   },
   oneOf: [{ required: ['image'] }, { required: ['default_image'] }],

@@ -56,6 +56,15 @@ function subscriberAnnotations(subscriber: Subscriber): Record<string, string> {
   return { [ANNOTATIONS.subscriber]: JSON.stringify(subscriber), ...Object.fromEntries(states) };
 }
 
+/** The names images written for pygeoapi-k8s-manager read. */
+function pygeoapiEnv(request: JobRequest, inputs: Record<string, unknown>): V1EnvVar[] {
+  return [
+    { name: 'PYGEOAPI_K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) },
+    { name: 'PYGEOAPI_JOB_ID', value: request.jobID },
+    { name: 'PYGEOAPI_PROCESS_ID', value: request.processID },
+  ];
+}
+
 const SECRET_LOOKING = /secret|password|passwd|token|key|credential/i;
 
 /** The inputs for the annotation: values under secret-looking names are masked (the env var keeps them). */
@@ -90,7 +99,7 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
   const main: V1Container = {
     name: MAIN_CONTAINER,
     image: spec.image,
-    env: [...home, ...spec.env, ...identity, ...(s3Contract?.env ?? []), { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) }],
+    env: [...home, ...spec.env, ...identity, ...(s3Contract?.env ?? []), { name: 'K8S_MANAGER_INPUTS', value: JSON.stringify(inputs) }, ...(spec.pygeoapiEnv ? pygeoapiEnv(request, inputs) : [])],
     resources: spec.resources ?? DEFAULT_RESOURCES,
     securityContext: containerSecurity,
     // Outputs come back through the termination message file (Kubernetes' own channel, 4 KiB). A

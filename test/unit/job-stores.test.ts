@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync as Database } from 'node:sqlite';
 import { JOB_STATUSES, type Cursor, type JobQuery, type JobRecord } from '../../src/jobs/job.js';
 import { createMemoryJobStore } from '../../src/jobs/memory-store.js';
 import { openSqliteJobStore } from '../../src/jobs/sqlite-store.js';
