@@ -70,6 +70,13 @@ export class FileInputs {
       if (!spec.mediaTypes.includes(bare)) throw new InputRefused(name, `has media type ${bare}; this input takes ${spec.mediaTypes.join(', ')}`);
       return bare;
     };
+    // `type` of a link, `mediaType` of a value: absent, or a media type this input takes.
+    const declared = (object: Record<string, unknown>, member: 'type' | 'mediaType') => {
+      const given = object[member];
+      if (given === undefined) return undefined;
+      if (typeof given !== 'string') throw new InputRefused(name, `has a ${member} that is not a string`);
+      return accepted(given);
+    };
     const write = async (body: Readable | Buffer, mediaType: string) => {
       try {
         return await this.files.write(jobID, 'inputs', name, body, mediaType, spec.maxBytes);
@@ -84,11 +91,11 @@ export class FileInputs {
       return write(Buffer.from(value), text);
     }
     if (isObject(value) && typeof value.href === 'string' && value.href.startsWith('s3://')) {
-      return this.copyObject(name, value.href, typeof value.type === 'string' ? accepted(value.type) : undefined, accepted, write);
+      return this.copyObject(name, value.href, declared(value, 'type'), accepted, write);
     }
-    if (isObject(value) && typeof value.href === 'string') return this.fetch(name, value.href, typeof value.type === 'string' ? accepted(value.type) : undefined, accepted, write);
+    if (isObject(value) && typeof value.href === 'string') return this.fetch(name, value.href, declared(value, 'type'), accepted, write);
     if (isObject(value) && typeof value.value === 'string') {
-      const mediaType = accepted(typeof value.mediaType === 'string' ? value.mediaType : spec.mediaTypes[0]!);
+      const mediaType = declared(value, 'mediaType') ?? accepted(spec.mediaTypes[0]!);
       if (value.encoding === undefined || value.encoding === 'utf-8' || value.encoding === 'utf8') return write(Buffer.from(value.value), mediaType);
       if (value.encoding !== 'base64') throw new InputRefused(name, `has encoding '${String(value.encoding)}'; file values are plain text or "base64"`);
       const compact = value.value.replace(/\s+/g, '');

@@ -32,7 +32,7 @@ export const formatSchema = {
   properties: {
     mediaType: { type: 'string' },
     encoding: { type: 'string' },
-    schema: { oneOf: [{ type: 'string', format: 'url' }, { type: 'object' }] },
+    schema: { oneOf: [{ type: 'string', format: 'uri' }, { type: 'object' }] },
   },
 } as const;
 

@@ -1,6 +1,6 @@
 import type { Ajv, ValidateFunction } from 'ajv';
 import { InvalidInputs, ProblemList, shortName, type InputProblem } from '../errors.js';
-import type { InputDescription } from '../ogc/schemas.js';
+import { formatSchema, type InputDescription } from '../ogc/schemas.js';
 import { messageOf, pathOf } from '../validation/ajv.js';
 import type { ProcessDescription } from './process.js';
 
@@ -18,8 +18,12 @@ interface CompiledInput {
  */
 export class InputValidator {
   private readonly compiled = new Map<string, Map<string, CompiledInput>>();
+  /** The members a qualified value has beside its value (mediaType, encoding, schema), as the standard types them. */
+  private readonly validateFormat: ValidateFunction;
 
-  constructor(private readonly ajv: Ajv) {}
+  constructor(private readonly ajv: Ajv) {
+    this.validateFormat = ajv.compile(formatSchema);
+  }
 
   /** Compiles the schemas of a process once, at start-up, so a bad schema fails early. */
   register(process: ProcessDescription): void {
@@ -84,6 +88,10 @@ export class InputValidator {
     const qualifiers = object !== undefined && ['mediaType', 'encoding', 'schema'].some((member) => Object.hasOwn(object, member));
     const qualified = object !== undefined && Object.hasOwn(object, 'value') && (qualifiers || input.validate(object.value) || !input.validate(object));
     const value = qualified ? object.value : occurrence;
+    if (qualified && !this.validateFormat(object)) {
+      for (const error of this.validateFormat.errors ?? []) problems.add({ input: where, problem: `is a qualified value whose ${pathOf(error).slice(1)} ${messageOf(error)}` });
+      return undefined;
+    }
     const declared = (input.description.schema as { contentMediaType?: unknown }).contentMediaType;
     const given = qualified && typeof object.mediaType === 'string' ? object.mediaType.split(';')[0]!.trim().toLowerCase() : undefined;
     if (typeof declared === 'string' && given !== undefined && given !== declared.toLowerCase()) {

@@ -34,9 +34,10 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     const result = await new Validator().validate(document);
     assert.equal(result.valid, true, JSON.stringify(result.errors, null, 1)?.slice(0, 3000));
     assert.equal(document.openapi, '3.0.3');
-    for (const path of ['/', '/conformance', '/api', '/processes', '/processes/{processId}', '/processes/{processId}/execution', '/jobs', '/jobs/{jobId}', '/jobs/{jobId}/results']) {
+    for (const path of ['/', '/conformance', '/api', '/processes', '/processes/{processId}', '/jobs', '/jobs/{jobId}', '/jobs/{jobId}/results', '/jobs/{jobId}/outputs/{outputId}', '/jobs/{jobId}/logs']) {
       assert.ok(document.paths[path], `missing path ${path}`);
     }
+    assert.equal(document.paths['/processes/{processId}/execution'], undefined, 'each process has its own execute operation, whose body is exact');
     const echo = document.paths['/processes/echo/execution'].post;
     const inputs = echo.requestBody.content['application/json'].schema.properties.inputs;
     assert.deepEqual(Object.keys(inputs.properties).sort(), [
@@ -45,9 +46,21 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     const hello = document.paths['/processes/hello-world/execution'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(hello.properties.inputs.required, ['name']);
     assert.ok(hello.example.inputs.name, 'the execute request has an example to try');
-    const statuses = (path: string) => Object.keys(document.paths[path].post.responses);
-    assert.deepEqual(statuses('/processes/echo/execution'), ['200', '201', '204', '400', '404', '413', '415', '500', '504'], 'a local, open process: no token, no cluster');
-    assert.deepEqual(statuses('/processes/{processId}/execution'), ['200', '201', '204', '400', '401', '404', '413', '415', '500', '502', '503', '504'], 'any process');
+    const statuses = (path: string, method = 'get') => Object.keys(document.paths[path][method].responses);
+    assert.deepEqual(statuses('/processes/echo/execution', 'post'), ['200', '201', '204', '400', '404', '408', '413', '415', '431', '500'], 'a local, open process with sync and async execution: no token, no cluster, no files');
+    for (const path of ['/', '/conformance', '/api', '/processes', '/jobs']) assert.deepEqual(statuses(path), ['200', '400', '408', '431', '500'], path);
+    for (const path of ['/processes/{processId}', '/jobs/{jobId}']) assert.deepEqual(statuses(path), ['200', '400', '404', '408', '431', '500'], path);
+    assert.deepEqual(statuses('/jobs/{jobId}', 'delete'), ['200', '400', '404', '408', '431', '500']);
+    assert.deepEqual(statuses('/jobs/{jobId}/results'), ['200', '204', '400', '404', '408', '431', '500'], 'no process with file outputs: no 422');
+    assert.deepEqual(statuses('/jobs/{jobId}/outputs/{outputId}'), ['400', '403', '404', '408', '431', '500'], 'no process with file outputs: never a file');
+    assert.deepEqual(statuses('/jobs/{jobId}/logs'), ['400', '404', '408', '431', '500'], 'no image process: never a log');
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+      for (const [method, operation] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(operation.responses).filter(([code]) => code >= '400')) {
+          assert.deepEqual(Object.keys(response.content ?? {}), ['application/problem+json', 'application/json'], `${method} ${path} ${status}`);
+        }
+      }
+    }
   });
 
   it('serves Swagger UI and its assets from the installed package', async () => {
@@ -85,7 +98,7 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     assert.deepEqual(back.body.processes.map((p: { id: string }) => p.id), ['echo']);
   });
 
-  for (const query of ['limit=0', 'limit=10001', 'limit=abc', 'limit=1&limit=2', 'cursor=garbage', 'bogus=1', 'f=xml']) {
+  for (const query of ['limit=0', 'limit=10001', 'limit=abc', 'limit=1&limit=2', 'cursor=garbage', 'cursor=', 'bogus=1', 'f=xml']) {
     it(`rejects GET /processes?${query} with 400 naming the parameter`, async () => {
       const res = await server.client.get(`/processes?${query}`);
       assert.equal(res.status, 400);

@@ -85,6 +85,8 @@ resources:
     await refused(open, { href: `${files.url}/image.png` }, 400, /has media type image\/png/);
     await refused(open, { value: 'not base64!', encoding: 'base64' }, 400, /not valid base64/);
     await refused(open, 42, 400, /is a file input: give text/);
+    await refused(open, { value: TEXT, mediaType: ['text/plain'] }, 400, /has a mediaType that is not a string/);
+    await refused(open, { href: `${files.url}/text.txt`, type: {} }, 400, /has a type that is not a string/);
   });
 
   it('refuses an input over its limit while fetching it (413), and leaves nothing behind', async () => {

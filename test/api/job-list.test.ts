@@ -108,7 +108,7 @@ describe('job list: GET /jobs filters and paging', () => {
     assert.deepEqual(ids(body), expected((j) => j.status === 'running'));
   });
 
-  for (const query of ['status=done', 'type=workflow', 'limit=0', 'limit=10001', 'limit=ten', 'minDuration=-1', 'maxDuration=1.5', 'minDuration=5&maxDuration=2', 'datetime=yesterday', 'datetime=2026-01-02T00:00:00Z/2026-01-01T00:00:00Z', 'datetime=a/b/c', 'cursor=nonsense', 'sort=created']) {
+  for (const query of ['status=done', 'type=workflow', 'limit=0', 'limit=10001', 'limit=ten', 'limit=1e3', 'limit=0x10', 'limit=5.0', 'limit=%205', 'minDuration=-1', 'maxDuration=1.5', 'minDuration=5&maxDuration=2', 'datetime=yesterday', 'datetime=2026-01-02T00:00:00Z/2026-01-01T00:00:00Z', 'datetime=a/b/c', 'datetime=', 'datetime=2026-13-01T00:00:00Z', 'cursor=nonsense', 'cursor=', 'status=', 'status=running,', 'type=', 'processID=', 'processID=echo,,hello-world', 'sort=created']) {
     it(`rejects ${query} with 400 naming the parameter`, async () => {
       const res = await server.client.get(`/jobs?${query}`);
       assert.equal(res.status, 400);

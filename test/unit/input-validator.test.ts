@@ -42,3 +42,31 @@ describe('input validation: names that are also Object.prototype members', () =>
     });
   });
 });
+
+describe('input validation: qualified values', () => {
+  const validator = new InputValidator(createAjv());
+  const process: ProcessDescription = {
+    id: 'qualified',
+    version: '1',
+    title: 'Qualified values',
+    jobControlOptions: ['sync-execute'],
+    outputTransmission: ['value'],
+    inputs: { count: { schema: { type: 'integer' }, minOccurs: 0 } },
+    outputs: {},
+  };
+  validator.register(process);
+
+  it('takes the value of a qualified value whose format members are as the standard types them', () => {
+    assert.deepEqual(validator.validate(process, { count: { value: 3, mediaType: 'application/json', encoding: 'utf-8', schema: 'https://example.org/count.json' } }), { count: 3 });
+  });
+
+  it('refuses one whose mediaType, encoding or schema is not, naming the member', () => {
+    for (const [member, bad] of [['mediaType', 5], ['encoding', null], ['schema', 'not a uri']] as const) {
+      assert.throws(() => validator.validate(process, { count: { value: 3, [member]: bad } }), (error: unknown) => {
+        assert.ok(error instanceof InvalidInputs);
+        assert.match(error.message, new RegExp(`input 'count': is a qualified value whose ${member}`));
+        return true;
+      });
+    }
+  });
+});
