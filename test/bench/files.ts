@@ -6,20 +6,16 @@
  * through the presigned link straight to the store that results give when the store has a public
  * endpoint. Prints each transfer's throughput against the plain copy and the server's memory growth.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, get, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { removePrefix, uploadStream } from '../../src/s3/streams.js';
-import { repoRoot } from '../support/paths.js';
 import { memoryMiB } from '../support/process-stats.js';
-import { freePort } from '../support/server.js';
+import { startServerProcess } from '../support/server-process.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 import { realNodeProcess } from '../testenv/real-node.js';
 import { dataBucketVariables, s3Client } from '../testenv/s3-server.js';
@@ -75,10 +71,9 @@ try {
   const plainUp = await timed(async () => uploadStream(bucket, { Bucket: environment.s3.bucket, Key: key, ContentType: 'application/octet-stream' }, await download(inputUrl)));
   const plainDown = await timed(async () => pipeline((await bucket.send(new GetObjectCommand({ Bucket: environment.s3.bucket, Key: key }))).Body as Readable, sink()));
 
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ogcapi-bench-files-'));
-  writeFileSync(join(dir, 'server-config.yaml'), `
-server: {bind: {host: 127.0.0.1, port: ${port}}, logging: {level: warn}}
+  const { child: server, url } = await startServerProcess(
+    `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
 manager:
   local_store: {path: ':memory:'}
   files: {href: {allow_private_networks: true}}
@@ -87,10 +82,8 @@ resources:
 ${realNodeProcess(node, 'copy', 'cp /inputs/data /outputs/copy', {
   options: ['host_network: true', `files: {inputs: {data: {media_types: [application/octet-stream], max_bytes: ${SIZE}}}, outputs: {copy: {media_type: application/octet-stream}}}`],
 })}
-`);
-  const server = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), join(dir, 'server-config.yaml')], {
-    env: {
-      ...process.env,
+`,
+    {
       KUBECONFIG: environment.kubeconfigPath,
       K8S_MANAGER_NAMESPACE: namespace,
       K8S_MANAGER_API_TOKEN: TOKEN,
@@ -98,14 +91,8 @@ ${realNodeProcess(node, 'copy', 'cp /inputs/data /outputs/copy', {
       ...dataBucketVariables(environment.s3, prefix),
       K8S_MANAGER_DATA_BUCKET_PUBLIC_ENDPOINT: environment.s3.endpoint,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
+  );
   try {
-    for (let i = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) {
-      if (i > 600) throw new Error('the server did not become ready within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     writeFileSync(`/proc/${server.pid}/clear_refs`, '5'); // the peak (VmHWM) counts from here
     const before = memoryMiB(server.pid!, 'VmRSS');
 

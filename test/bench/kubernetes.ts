@@ -7,18 +7,14 @@
  * server's memory, and two floors to read the figures against: express alone answering the same body,
  * and the same rate of Job creations sent straight to the API server.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import autocannon from 'autocannon';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
-import { repoRoot } from '../support/paths.js';
 import { cpuMs, memoryMiB } from '../support/process-stats.js';
-import { freePort } from '../support/server.js';
+import { startServerProcess } from '../support/server-process.js';
 import { printAtRate, printAutocannon, startExpressFloor } from './measure.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 
@@ -88,10 +84,10 @@ try {
   }
   console.log(`${ids.length} Jobs in ${namespace}; seeded in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
 
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ogcapi-bench-k8s-'));
-  writeFileSync(join(dir, 'server-config.yaml'), `
-server: {bind: {host: 127.0.0.1, port: ${port}}, logging: {level: warn}}
+  const startedAt = Date.now();
+  const { child: server, url } = await startServerProcess(
+    `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
 manager: {local_store: {path: ':memory:'}}
 resources:
   bench:
@@ -100,18 +96,10 @@ resources:
       name: GenericImageProcessor
       image: example.test/bench:1
       metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
-`);
-  const server = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), join(dir, 'server-config.yaml')], {
-    env: { ...process.env, KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
+`,
+    { KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
+  );
   try {
-    const startedAt = Date.now();
-    for (let i = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) {
-      if (i > 600) throw new Error('the server did not become ready within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     console.log(`server ready with ${ids.length} Jobs cached in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${memory(server.pid!)}`);
     // Start-up leaves garbage of the LIST pages behind; V8 returns it once the server has been idle a while.
     await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));

@@ -7,16 +7,12 @@
  * Prints both, our throughput as a share of the plain client's (target ≥ 90%) and the p50 difference
  * (target ≤ 10 ms).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { LABELS } from '../../src/kubernetes/labels.js';
-import { repoRoot } from '../support/paths.js';
-import { freePort } from '../support/server.js';
+import { startServerProcess } from '../support/server-process.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 import { closedLoop, printLine, type LoopFigures } from './measure.js';
 
@@ -39,10 +35,9 @@ console.log(`Node ${process.version}; ${CONCURRENCY} concurrent senders, ${ROUND
 
 try {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'ogcapi-bench-submit-'));
-  writeFileSync(join(dir, 'server-config.yaml'), `
-server: {bind: {host: 127.0.0.1, port: ${port}}, logging: {level: warn}}
+  const { child: server, url } = await startServerProcess(
+    `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
 manager: {local_store: {path: ':memory:'}}
 resources:
   bench:
@@ -51,17 +46,10 @@ resources:
       name: GenericImageProcessor
       image: example.test/bench:1
       metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
-`);
-  const server = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), join(dir, 'server-config.yaml')], {
-    env: { ...process.env, KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
+`,
+    { KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
+  );
   try {
-    for (let i = 0; !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) {
-      if (i > 600) throw new Error('the server did not become ready within 60 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     const execute = () => fetch(`${url}/processes/bench/execution`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', prefer: 'respond-async' },

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { OgcClient } from '../support/client.js';
-import { repoRoot } from '../support/paths.js';
-import { eventually, freePort, type TestServer } from '../support/server.js';
+import { startServerProcess } from '../support/server-process.js';
+import { eventually, type TestServer } from '../support/server.js';
 import { realNodeProcess, type RealNodeConnection } from '../testenv/real-node.js';
 import { API_TOKEN, ClusterFixture, imageProcessesConfig, realNodeOrSkip } from './support.js';
 
@@ -13,7 +10,7 @@ describe('two server replicas on one cluster: either serves every job, and killi
   this.timeout(120_000);
   const cluster = new ClusterFixture();
   let node: RealNodeConnection;
-  let a: { child: ChildProcess; client: OgcClient; output: () => string };
+  let a: { child: ChildProcess; client: OgcClient };
   let b: TestServer;
 
   before(async function () {
@@ -22,20 +19,9 @@ describe('two server replicas on one cluster: either serves every job, and killi
     const config = imageProcessesConfig(realNodeProcess(node, 'counter', 'for i in 1 2 3 4 5; do echo "line $i"; sleep 1; done; printf \'{"greeting": "counted"}\' > /dev/termination-log', {
       metadata: '{title: counter, outputs: {greeting: {schema: {type: string, contentMediaType: text/plain}}}}',
     }));
-    const dir = mkdtempSync(join(tmpdir(), 'replicas-'));
-    writeFileSync(join(dir, 'server-config.yaml'), config);
     // Replica A is a process of its own, so that it can be killed; B runs in the test.
-    const port = await freePort();
-    const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'main.js'), join(dir, 'server-config.yaml')], {
-      env: { ...process.env, ...cluster.env({ K8S_MANAGER_API_TOKEN: API_TOKEN, PORT: String(port) }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    a = { child, client: new OgcClient(`http://127.0.0.1:${port}`), output: () => output };
-    await eventually(async () => (await a.client.get('/readyz').catch(() => ({ status: 0 }))).status, (status) => status === 200 || child.exitCode !== null, 30_000);
-    assert.equal(child.exitCode, null, `replica A exited: ${output}`);
+    const replica = await startServerProcess(config, cluster.env({ K8S_MANAGER_API_TOKEN: API_TOKEN }), { capture: true });
+    a = { child: replica.child, client: new OgcClient(replica.url) };
     b = await cluster.server(config);
   });
   after(async () => {
