@@ -42,9 +42,11 @@ export class JobIndex {
 
   /** The query's page: up to limit + 1 matching jobs on the cursor's side, and the count of all matches. */
   slice(query: JobQuery): JobSlice {
-    const matches = (job: JobRecord) => matchesFilter(job, query, query.now);
-    let numberMatched = 0;
-    for (const job of this.sorted) if (matches(job)) numberMatched++;
+    const unfiltered = [query.processIDs, query.statuses, query.createdFrom, query.createdTo, query.minDuration, query.maxDuration].every((value) => value === undefined);
+    const matches = unfiltered ? () => true : (job: JobRecord) => matchesFilter(job, query, query.now);
+    // Counting is the one pass over every job; with no filter, every job matches.
+    let numberMatched = unfiltered ? this.sorted.length : 0;
+    if (!unfiltered) for (const job of this.sorted) if (matches(job)) numberMatched++;
     const jobs: JobRecord[] = [];
     const { cursor, limit } = query;
     if (cursor?.direction === 'prev') {

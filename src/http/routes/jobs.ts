@@ -24,13 +24,13 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
     // The filters travel on in the paging links, in their comma-separated form.
     const { cursor: _cursor, f: _f, ...kept } = query;
     const linkQuery = Object.fromEntries(Object.entries(kept).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : value]));
-    res.json(representations.jobList(page, linkQuery as Record<string, string | number>));
+    res.type('json').send(representations.jobListJson(page, linkQuery as Record<string, string | number>));
   }).all(onlyMethods('GET'));
 
   router.route('/jobs/:jobId')
     .get(async (req, res) => {
       parseNone(req.query);
-      res.json(representations.statusInfo(await jobs.getJob(req.params.jobId)));
+      res.type('json').send(representations.statusInfoJson(await jobs.getJob(req.params.jobId)));
     })
     .delete(async (req, res) => {
       parseNone(req.query);
