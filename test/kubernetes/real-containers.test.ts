@@ -156,7 +156,7 @@ ${processes().join('\n')}
     const status = await until(jobID, 'failed');
     assert.match(status.message, /exited with code 3 \(Error\)/);
     // stdout and stderr reach the log through two pipes: their lines keep their order within each stream only
-    assert.match(status.message, /step 1: reading the inputs\n(?:.*\n)?step 2: checking them/, 'the tail of the log (a stderr line may fall between)');
+    assert.match(status.message, /step 1: reading the inputs\n(?:.*\n)?step 2: checking them/, `the tail of the log (a stderr line may fall between): ${status.message}`);
     assert.match(status.message, /error: the input was wrong/, 'stderr too');
   });
 
