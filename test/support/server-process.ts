@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
@@ -12,6 +12,13 @@ export interface ServerProcess {
   output(): string;
 }
 
+/** The NODE_OPTIONS the image runs the server with (decision 0011): benchmarks measure what ships. */
+function imageNodeOptions(): string {
+  const options = /NODE_OPTIONS=(\S+)/.exec(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'))?.[1];
+  if (!options) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return options;
+}
+
 /**
  * The server as its own process (`dist/src/main.js`, as `npm start` runs it) on a free port of
  * 127.0.0.1, with `configYaml` as its server-config.yaml; resolves once /readyz answers 200. Its own
@@ -22,7 +29,7 @@ export async function startServerProcess(configYaml: string, env: NodeJS.Process
   writeFileSync(join(dir, 'server-config.yaml'), configYaml);
   const port = await freePort();
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'main.js'), join(dir, 'server-config.yaml')], {
-    env: { ...process.env, ...env, PORT: String(port) },
+    env: { ...process.env, NODE_OPTIONS: imageNodeOptions(), ...env, PORT: String(port) },
     stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
   });
   let output = '';
