@@ -114,9 +114,9 @@ export const serverConfigSchema = {
             timeout_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 300, default: 10, description: 'Longest wait for one delivery (connection, answer and body).' },
             max_attempts: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: 'Deliveries tried before a notification is given up.' },
             deadline_seconds: { type: 'number', exclusiveMinimum: 0, default: 86400, description: 'Longest time a notification is retried, from its first attempt.' },
-            initial_backoff_seconds: { type: 'number', exclusiveMinimum: 0, default: 2, description: 'Wait before the first retry; doubled each retry, with jitter.' },
-            max_backoff_seconds: { type: 'number', exclusiveMinimum: 0, default: 600, description: 'Longest wait between two attempts.' },
-            sweep_seconds: { type: 'number', exclusiveMinimum: 0, default: 30, description: 'How often pending notifications are looked for (after a restart, or left by a replica that stopped).' },
+            initial_backoff_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400, default: 2, description: 'Wait before the first retry; doubled each retry, with jitter.' },
+            max_backoff_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 86400, default: 600, description: 'Longest wait between two attempts.' },
+            sweep_seconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 30, description: 'How often pending notifications are looked for (after a restart, or left by a replica that stopped).' },
           },
         },
         sync_wait_seconds: {
@@ -137,7 +137,7 @@ export const serverConfigSchema = {
             stuck_grace_seconds: { type: 'integer', minimum: 1, default: 300, description: 'How long a job may wait on a bad image or an unschedulable pod before it is failed.' },
             max_inputs_bytes: { type: 'integer', minimum: 1024, maximum: 100000, default: 65536, description: 'Largest inputs (as JSON) a job accepts: they travel in an env var and an annotation.' },
             resync_seconds: { type: 'integer', minimum: 1, default: 30, description: 'How often unfinished jobs are re-derived, stuck jobs swept and unsaved results retried.' },
-            files_sweep_seconds: { type: 'integer', minimum: 1, default: 3600, description: 'How often the data bucket is swept for the files of jobs whose Job is gone (deleted while no server watched).' },
+            files_sweep_seconds: { type: 'integer', minimum: 1, maximum: 604800, default: 3600, description: 'How often the data bucket is swept for the files of jobs whose Job is gone (deleted while no server watched).' },
             stager: {
               type: 'object',
               additionalProperties: false,

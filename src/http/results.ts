@@ -65,7 +65,7 @@ function byReference(output: Output): boolean {
 
 /** RFC 8288: the standard names no relation for an output, so `item`, with the output id as title. */
 function linkHeader(output: Output): string {
-  return `<${output.file!.href}>; rel="item"; type="${output.file!.mediaType}"; title="${output.id}"`;
+  return `<${output.file!.href}>; rel="item"; type="${output.file!.mediaType}"; title=${JSON.stringify(output.id)}`; // a quoted string, escaped
 }
 
 /** A value in its media type: text as it is, everything else as JSON. */

@@ -8,7 +8,7 @@ const JOB_ID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 const AREAS: FileArea[] = ['inputs', 'outputs'];
 /** The longest a presigned URL may live (SigV4). */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
-/** Beside the job prefixes: one empty object per Kubernetes job with files (see `recordClusterJob`). */
+/** Beside the job prefixes: one empty object per Kubernetes job with files, under its namespace (see `recordClusterJob`). */
 const CLUSTER_JOBS = 'cluster-jobs/';
 
 /**
@@ -66,7 +66,6 @@ export class S3JobFiles implements JobFiles {
     return getSignedUrl(this.client, command, { expiresIn: expiresInSeconds });
   }
 
-  /** Removes the job's files, unfinished uploads included; only its areas, so a log archive may share the prefix. */
   /**
    * With a public endpoint, a link clients download a job's file with straight from the store (no hop
    * through a server), expiring after `expiresInSeconds`; the store serves it in `mediaType`.
@@ -77,6 +76,7 @@ export class S3JobFiles implements JobFiles {
     return getSignedUrl(this.publicClient, command, { expiresIn: Math.min(expiresInSeconds, MAX_PRESIGN_SECONDS) });
   }
 
+  /** Removes the job's files, unfinished uploads included; only its areas, so a log archive may share the prefix. */
   async removeJob(jobID: string): Promise<void> {
     for (const area of AREAS) await removePrefix(this.client, this.config.bucket, `${this.config.pathPrefix}${jobID}/${area}/`);
   }
@@ -86,13 +86,13 @@ export class S3JobFiles implements JobFiles {
    * job's prefix, so files a pod uploads after their removal (a sidecar stopping after a dismissal)
    * are still found: `clusterJobs` lists the notes, `forgetClusterJob` removes files and note.
    */
-  async recordClusterJob(jobID: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(jobID), Body: new Uint8Array(0) }));
+  async recordClusterJob(namespace: string, jobID: string): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(namespace, jobID), Body: new Uint8Array(0) }));
   }
 
-  /** The Kubernetes jobs with files, and when each was noted (ms). */
-  async *clusterJobs(): AsyncGenerator<{ jobID: string; since: number }> {
-    const prefix = `${this.config.pathPrefix}${CLUSTER_JOBS}`;
+  /** The Kubernetes jobs of the namespace with files, and when each was noted (ms): an installation sweeps its own only. */
+  async *clusterJobs(namespace: string): AsyncGenerator<{ jobID: string; since: number }> {
+    const prefix = this.clusterJobKey(namespace, '');
     for (let token: string | undefined, more = true; more; ) {
       const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
       for (const { Key, LastModified } of listed.Contents ?? []) {
@@ -104,9 +104,9 @@ export class S3JobFiles implements JobFiles {
     }
   }
 
-  async forgetClusterJob(jobID: string): Promise<void> {
+  async forgetClusterJob(namespace: string, jobID: string): Promise<void> {
     await this.removeJob(jobID);
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(jobID) }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.clusterJobKey(namespace, jobID) }));
   }
 
   close(): void {
@@ -114,8 +114,8 @@ export class S3JobFiles implements JobFiles {
     this.publicClient?.destroy();
   }
 
-  private clusterJobKey(jobID: string): string {
-    return `${this.config.pathPrefix}${CLUSTER_JOBS}${jobID}`;
+  private clusterJobKey(namespace: string, jobID: string): string {
+    return `${this.config.pathPrefix}${CLUSTER_JOBS}${namespace}/${jobID}`;
   }
 
   /** Names are any string (input and output ids): encoded, so each is one key segment. */

@@ -36,7 +36,7 @@ function sqlite(): { DatabaseSync: typeof Database } {
 /** The embedded job store: one SQLite file, so local job records survive a restart. */
 export function openSqliteJobStore(path: string): JobStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new (sqlite().DatabaseSync)(path, { allowUnknownNamedParameters: true }); // list() passes @now even when unused
+  const db = new (sqlite().DatabaseSync)(path);
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec(`
@@ -91,7 +91,7 @@ export function openSqliteJobStore(path: string): JobStore {
 
 function list(prepared: (sql: string) => StatementSync, query: JobQuery): JobSlice {
   const where: string[] = [];
-  const params: Record<string, SQLInputValue> = { now: query.now };
+  const params: Record<string, SQLInputValue> = {};
   const inList = (column: string, name: string, values: string[]) => {
     where.push(`${column} IN (${values.map((_, i) => `@${name}${i}`).join(', ')})`);
     values.forEach((value, i) => (params[`${name}${i}`] = value));
@@ -101,7 +101,7 @@ function list(prepared: (sql: string) => StatementSync, query: JobQuery): JobSli
   if (query.createdFrom !== undefined) (where.push('created >= @createdFrom'), (params.createdFrom = query.createdFrom));
   if (query.createdTo !== undefined) (where.push('created <= @createdTo'), (params.createdTo = query.createdTo));
   const duration = '(COALESCE(finished, @now) - started) / 1000.0';
-  if (query.minDuration !== undefined || query.maxDuration !== undefined) where.push('started IS NOT NULL');
+  if (query.minDuration !== undefined || query.maxDuration !== undefined) (where.push('started IS NOT NULL'), (params.now = query.now));
   if (query.minDuration !== undefined) (where.push(`${duration} >= @minDuration`), (params.minDuration = query.minDuration));
   if (query.maxDuration !== undefined) (where.push(`${duration} <= @maxDuration`), (params.maxDuration = query.maxDuration));
   const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';

@@ -128,7 +128,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     const staging = await this.stagingPlan(jobID, process, inputs);
     if (this.processesWithFiles.has(process.description.id)) {
-      await this.options.files!.recordClusterJob(jobID).catch((error: unknown) => {
+      await this.options.files!.recordClusterJob(this.namespace, jobID).catch((error: unknown) => {
         throw new FilesUnavailable(`The job's files could not be noted in the data bucket, so no job was created: ${(error as Error).message}`);
       });
     }
@@ -393,9 +393,9 @@ export class KubernetesJobBackend implements JobBackend {
   private async sweepFiles(): Promise<void> {
     const files = this.options.files!;
     try {
-      for await (const { jobID, since } of files.clusterJobs()) {
+      for await (const { jobID, since } of files.clusterJobs(this.namespace)) {
         if (this.jobWatch.problem() || this.jobs.has(jobID) || this.clock.now() - since < SWEEP_GRACE_MS) continue;
-        await files.forgetClusterJob(jobID);
+        await files.forgetClusterJob(this.namespace, jobID);
         this.logger.info({ jobId: jobID }, 'files of a job whose Job is gone removed');
       }
     } catch (error) {
@@ -436,7 +436,7 @@ export class KubernetesJobBackend implements JobBackend {
   private async removeFiles(jobID: string, processID = this.observed.get(jobID)?.record.processID, { forget = true } = {}): Promise<void> {
     const { files } = this.options;
     if (!files || !processID || !this.processesWithFiles.has(processID)) return;
-    await (forget ? files.forgetClusterJob(jobID) : files.removeJob(jobID)).catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'removing the job\'s files failed'));
+    await (forget ? files.forgetClusterJob(this.namespace, jobID) : files.removeJob(jobID)).catch((error: unknown) => this.logger.warn({ jobId: jobID, err: String(error) }, 'removing the job\'s files failed'));
   }
 
   /**

@@ -106,8 +106,13 @@ export class Notifier {
     const state = job.notifications![kind]!;
     const now = this.clock.now();
     if (readyAt(state) > now) return this.schedule(jobID, kind, readyAt(state) - now);
-    const attempts = state.attempts + 1;
     const since = 'since' in state ? state.since : now;
+    // A claim that ran out without an outcome (its replica stopped mid-send) counts as an attempt too.
+    if (state.state === 'sending' && (state.attempts >= this.options.maxAttempts || now - since > this.options.deadlineMs)) {
+      await this.ledger.recordNotification(jobID, kind, state, { state: 'failed', attempts: state.attempts, since, at: now, error: 'its last delivery was claimed but never recorded (the replica sending it stopped)' });
+      return;
+    }
+    const attempts = state.attempts + 1;
     const claim: NotificationState = { state: 'sending', attempts, since, by: this.replica, until: now + this.options.timeoutMs + CLAIM_MARGIN_MS };
     if (!(await this.ledger.recordNotification(jobID, kind, state, claim))) return; // another replica has it
     const outcome = await this.send(job, kind);

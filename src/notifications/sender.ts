@@ -13,8 +13,8 @@ export interface CallbackSender {
 /**
  * Callbacks over HTTP under the operator's URL policy: the address connected to is the one checked
  * (a name that resolves differently later gains nothing), redirects are never followed, and each
- * delivery is bounded in time. Messages name the URI without its query, which may carry the
- * receiver's secret.
+ * delivery is bounded in time. Messages (shown in the job's status) name only the host: a webhook's
+ * path or query often is its secret.
  */
 export class HttpCallbackSender implements CallbackSender {
   private readonly agent: Agent;
@@ -28,7 +28,7 @@ export class HttpCallbackSender implements CallbackSender {
 
   async send(uri: string, body: unknown, headers: Record<string, string>): Promise<Delivery> {
     const url = new URL(uri);
-    const where = `${url.origin}${url.pathname}`;
+    const where = url.host;
     const refusal = urlRefusal(url, this.policy); // the policy may have changed since the job was submitted
     if (refusal) return { ok: false, retry: false, error: `${where} is not called: ${refusal}` };
     try {
@@ -46,7 +46,8 @@ export class HttpCallbackSender implements CallbackSender {
       return { ok: false, retry: status >= 500 || status === 408 || status === 429, error: `${where} answered ${status}${redirect}` };
     } catch (error) {
       const { code, message } = error as { code?: string; message?: string };
-      return { ok: false, retry: code !== 'EREFUSED_ADDRESS', error: `${where} could not be reached: ${message ?? String(error)}` };
+      if (code === 'EREFUSED_ADDRESS') return { ok: false, retry: false, error: `${where} resolves to an address this server does not call (${this.policy.settings})` };
+      return { ok: false, retry: true, error: `${where} could not be reached: ${message ?? String(error)}` };
     }
   }
 

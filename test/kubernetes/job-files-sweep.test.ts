@@ -47,10 +47,11 @@ ${imageProcess('writer', 'example.test/slow:1', { 'testenv.ogcapi/run-for': '600
     const first = await cluster.server(config, API_TOKEN, dataBucketVariables(s3, prefix));
     const [kept, gone] = [await submit(first), await submit(first)];
     const neverCreated = randomUUID();
-    assert.deepEqual(await keys(`${prefix}cluster-jobs/`), [gone, kept].sort(), 'each job with files is noted beside the job prefixes');
+    assert.deepEqual(await keys(`${prefix}cluster-jobs/${cluster.namespace}/`), [gone, kept].sort(), 'each job with files is noted beside the job prefixes');
     for (const jobID of [kept, gone]) await put(`${jobID}/outputs/result`);
     await put(`${gone}/writer-pod/main.log`); // a log archive sharing the bucket and prefix
-    await put(`cluster-jobs/${neverCreated}`);
+    await put(`cluster-jobs/${cluster.namespace}/${neverCreated}`);
+    await put(`cluster-jobs/another-installation/${neverCreated}`); // another namespace's note: not ours to sweep
     await put(`${neverCreated}/inputs/data`);
     await cluster.stopServer(first);
     const job = await cluster.jobOf(gone);
@@ -64,8 +65,9 @@ ${imageProcess('writer', 'example.test/slow:1', { 'testenv.ogcapi/run-for': '600
 
     now = Date.now() + 11 * 60_000;
     await cluster.server(config, API_TOKEN, dataBucketVariables(s3, prefix), clock);
-    await eventually(() => keys(`${prefix}cluster-jobs/`), (notes) => notes.length === 1, 15_000);
-    assert.deepEqual(await keys(`${prefix}cluster-jobs/`), [kept]);
+    await eventually(() => keys(`${prefix}cluster-jobs/${cluster.namespace}/`), (notes) => notes.length === 1, 15_000);
+    assert.deepEqual(await keys(`${prefix}cluster-jobs/${cluster.namespace}/`), [kept]);
+    assert.deepEqual(await keys(`${prefix}cluster-jobs/another-installation/`), [neverCreated], 'another namespace sharing the bucket keeps its notes');
     assert.deepEqual(await keys(`${prefix}${gone}/`), ['writer-pod/main.log'], 'the job\'s files are gone; the archived log is not the sweep\'s');
     assert.deepEqual(await keys(`${prefix}${neverCreated}/`), []);
     assert.deepEqual(await keys(`${prefix}${kept}/`), ['outputs/result'], 'a job whose Job exists keeps its files');
@@ -85,7 +87,7 @@ ${imageProcess('writer', 'example.test/slow:1', { 'testenv.ogcapi/run-for': '600
     now += 121_000;
     await eventually(() => cluster.jobOf(jobID), (job) => job === undefined, 15_000);
     await eventually(() => keys(`${prefix}${jobID}/`), (left) => left.length === 0);
-    assert.ok(!(await keys(`${prefix}cluster-jobs/`)).includes(jobID), 'its note is gone too');
+    assert.ok(!(await keys(`${prefix}cluster-jobs/${cluster.namespace}/`)).includes(jobID), 'its note is gone too');
     assert.equal((await server.client.get(`/jobs/${jobID}`)).status, 404);
   });
 });

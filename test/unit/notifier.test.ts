@@ -87,6 +87,18 @@ describe('Notifier: claim, send, settle, retry', () => {
     assert.equal(late.job.notifications!.success!.attempts, 1);
   });
 
+  it('gives up a delivery whose claims keep running out without an outcome, once the attempts are spent', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true }));
+    const ledger = new MemoryLedger();
+    ledger.job.notifications!.success = { state: 'sending', attempts: 5, since: Date.now(), by: 'replica-b', until: Date.now() - 1 };
+    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({}), failed: async () => ({}) }, sender, { now: () => Date.now() }, pino({ level: 'silent' }), options(), 'replica-a');
+    notifier.start();
+    await eventually(async () => ledger.job.notifications!.success!.state, (state) => state === 'failed');
+    await notifier.stop();
+    assert.equal(sender.sent.length, 0);
+    assert.match(JSON.stringify(ledger.job.notifications!.success), /claimed but never recorded/);
+  });
+
   it('leaves a delivery alone while another replica\'s claim holds', async () => {
     const sender = new ScriptedSender(() => ({ ok: true }));
     const ledger = new MemoryLedger();
