@@ -158,12 +158,6 @@ export class UnsupportedMediaType extends ProblemError {
   readonly title = 'Unsupported media type';
 }
 
-export class NotAcceptable extends ProblemError {
-  readonly status = 406;
-  readonly type = `${OURS}:not-acceptable`;
-  readonly title = 'Not acceptable';
-}
-
 export class NotFound extends ProblemError {
   readonly status = 404;
   readonly type = `${OURS}:not-found`;

@@ -1,4 +1,4 @@
-import { compareJobs, matchesFilter, type JobQuery, type JobRecord, type JobSlice } from './job.js';
+import { compareJobs, isUnfiltered, matchesFilter, type JobQuery, type JobRecord, type JobSlice } from './job.js';
 
 /**
  * Job records kept in list order (newest first), for backends that hold their jobs in memory: a
@@ -42,7 +42,7 @@ export class JobIndex {
 
   /** The query's page: up to limit + 1 matching jobs on the cursor's side, and the count of all matches. */
   slice(query: JobQuery): JobSlice {
-    const unfiltered = [query.processIDs, query.statuses, query.createdFrom, query.createdTo, query.minDuration, query.maxDuration].every((value) => value === undefined);
+    const unfiltered = isUnfiltered(query);
     const matches = unfiltered ? () => true : (job: JobRecord) => matchesFilter(job, query, query.now);
     // Counting is the one pass over every job; with no filter, every job matches.
     let numberMatched = unfiltered ? this.sorted.length : 0;

@@ -129,6 +129,19 @@ export function durationSeconds(job: JobRecord, now: number): number | undefined
   return ((job.finished ?? now) - job.started) / 1000;
 }
 
+/** No filter set: every job matches. Every field of JobFilter is named (the compiler insists), so a new one counts too. */
+export function isUnfiltered(filter: JobFilter): boolean {
+  const fields: Record<keyof JobFilter, unknown> = {
+    processIDs: filter.processIDs,
+    statuses: filter.statuses,
+    createdFrom: filter.createdFrom,
+    createdTo: filter.createdTo,
+    minDuration: filter.minDuration,
+    maxDuration: filter.maxDuration,
+  };
+  return Object.values(fields).every((value) => value === undefined);
+}
+
 export function matchesFilter(job: JobRecord, filter: JobFilter, now: number): boolean {
   if (filter.processIDs && !filter.processIDs.includes(job.processID)) return false;
   if (filter.statuses && !filter.statuses.includes(job.status)) return false;

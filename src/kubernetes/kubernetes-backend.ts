@@ -205,7 +205,7 @@ export class KubernetesJobBackend implements JobBackend {
     const name = job.metadata.name;
     if (isFinished(current.status)) {
       try {
-        await this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' }));
+        await this.deleteJob(name);
         await this.deletePods(jobID);
       } catch (error) {
         throw new ClusterUnavailable(`Job ${jobID} could not be removed: ${describeApiError(error)}`);
@@ -380,7 +380,7 @@ export class KubernetesJobBackend implements JobBackend {
     if (!job?.metadata?.name || ttlSeconds === undefined || record.finished === undefined || this.removing.has(jobID)) return;
     if (this.clock.now() < record.finished + ttlSeconds * 1000) return;
     this.removing.add(jobID);
-    this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name: job.metadata.name, propagationPolicy: 'Background' }))
+    this.deleteJob(job.metadata.name)
       .then(() => this.logger.info({ jobId: jobID, status: record.status }, 'stopped job removed after its time to live'))
       .catch((error: unknown) => this.logger.warn({ jobId: jobID, err: describeApiError(error) }, 'removing a stopped job failed; the next sweep retries'))
       .finally(() => this.removing.delete(jobID));
@@ -484,6 +484,11 @@ export class KubernetesJobBackend implements JobBackend {
 
   private async deletePods(jobID: string): Promise<void> {
     await this.core.deleteCollectionNamespacedPod({ namespace: this.namespace, labelSelector: `${LABELS.jobId}=${jobID}` });
+  }
+
+  /** Deletes a Job and, in the background, its pods; one already gone is fine. */
+  private deleteJob(name: string): Promise<void> {
+    return this.ignoreNotFound(this.batch.deleteNamespacedJob({ namespace: this.namespace, name, propagationPolicy: 'Background' }));
   }
 
   private async ignoreNotFound(call: Promise<unknown>): Promise<void> {

@@ -14,8 +14,7 @@ import autocannon from 'autocannon';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY, jobName } from '../../src/kubernetes/labels.js';
 import { cpuMs, memoryMiB } from '../support/process-stats.js';
-import { startServerProcess } from '../support/server-process.js';
-import { printAtRate, printAutocannon, startExpressFloor } from './measure.js';
+import { printAtRate, printAutocannon, startBenchServer, startExpressFloor } from './measure.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
 
 const SEEDED = Number(process.env.BENCH_JOBS ?? 10_000);
@@ -85,20 +84,7 @@ try {
   console.log(`${ids.length} Jobs in ${namespace}; seeded in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
 
   const startedAt = Date.now();
-  const { child: server, url } = await startServerProcess(
-    `
-server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
-manager: {local_store: {path: ':memory:'}}
-resources:
-  bench:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: example.test/bench:1
-      metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
-`,
-    { KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
-  );
+  const { child: server, url } = await startBenchServer(environment.kubeconfigPath, namespace, TOKEN);
   try {
     console.log(`server ready with ${ids.length} Jobs cached in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; ${memory(server.pid!)}`);
     // Start-up leaves garbage of the LIST pages behind; V8 returns it once the server has been idle a while.

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import { repoRoot } from '../support/paths.js';
+import { startServerProcess, type ServerProcess } from '../support/server-process.js';
 import { freePort } from '../support/server.js';
 
 export function printLine(name: string, perSecond: number, p50: number, p99: number, errors = 0, unit = 'req/s'): void {
@@ -87,4 +88,22 @@ export async function startExpressFloor(body: unknown): Promise<{ url: string; s
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** The server as its own process, with one image process `bench` whose Jobs go to `namespace`. */
+export function startBenchServer(kubeconfigPath: string, namespace: string, token: string): Promise<ServerProcess> {
+  return startServerProcess(
+    `
+server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
+manager: {local_store: {path: ':memory:'}}
+resources:
+  bench:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: example.test/bench:1
+      metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
+`,
+    { KUBECONFIG: kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: token },
+  );
 }

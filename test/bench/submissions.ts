@@ -12,9 +12,8 @@ import { readFileSync } from 'node:fs';
 import { BatchV1Api, CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { apiClient } from '../../src/kubernetes/cluster.js';
 import { LABELS } from '../../src/kubernetes/labels.js';
-import { startServerProcess } from '../support/server-process.js';
 import { startTestEnvironment, stopTestEnvironment, type TestEnvironment } from '../testenv/environment.js';
-import { closedLoop, printLine, type LoopFigures } from './measure.js';
+import { closedLoop, printLine, startBenchServer, type LoopFigures } from './measure.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -35,20 +34,7 @@ console.log(`Node ${process.version}; ${CONCURRENCY} concurrent senders, ${ROUND
 
 try {
   await core.createNamespace({ body: { metadata: { name: namespace } } });
-  const { child: server, url } = await startServerProcess(
-    `
-server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
-manager: {local_store: {path: ':memory:'}}
-resources:
-  bench:
-    type: process
-    processor:
-      name: GenericImageProcessor
-      image: example.test/bench:1
-      metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
-`,
-    { KUBECONFIG: environment.kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: TOKEN },
-  );
+  const { child: server, url } = await startBenchServer(environment.kubeconfigPath, namespace, TOKEN);
   try {
     const execute = () => fetch(`${url}/processes/bench/execution`, {
       method: 'POST',
