@@ -133,8 +133,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     logger.child({ component: 'notifications' }),
     notifications,
   );
-  const archive = logArchive;
-  const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(archive ? { logArchive: () => archive.metrics() } : {}) });
+  const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}) });
   jobs.onJobSubmitted((job) => metrics.jobSubmitted(job));
   jobs.onJobChange((job) => metrics.jobChanged(job));
   notifier.onDelivery((kind, settled) => metrics.callbackAttempted(kind, settled));
