@@ -5,6 +5,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, processListQuerySchema } from '../src/http/query.js';
 import { outputLinkQuerySchema } from '../src/job-data/routes.js';
 import { mediaTypeOf } from '../src/jobs/manager.js';
+import { metricsQuerySchema } from '../src/metrics/routes.js';
 import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import { exceptionSchema, linkSchema, statusInfoSchema } from '../src/ogc/schemas.js';
 import type { Services } from '../src/services.js';
@@ -145,6 +146,16 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         },
       },
     },
+    '/metrics': {
+      get: {
+        summary: 'Metrics for Prometheus',
+        description: 'Jobs, HTTP requests, Kubernetes watches, the log archive, callbacks and the process itself, in the Prometheus text format (version 0.0.4). Not an OGC resource.',
+        tags: ['Monitoring'],
+        operationId: 'getMetrics',
+        parameters: queryParameters(metricsQuerySchema),
+        responses: { '200': { description: 'The metrics of this replica.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses({}) },
+      },
+    },
   };
   for (const process of processes) {
     paths[`/processes/${process.description.id}/execution`] = { post: executeOperation(process, config) };
@@ -153,7 +164,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
     openapi: '3.0.3',
     info: { title: config.server.title, version: '1.0.0', description: config.server.description },
     servers: [{ url: config.server.url }],
-    tags: [{ name: 'Capabilities' }, { name: 'Processes' }, { name: 'Jobs' }],
+    tags: [{ name: 'Capabilities' }, { name: 'Processes' }, { name: 'Jobs' }, { name: 'Monitoring' }],
     paths,
     components: {
       schemas: {

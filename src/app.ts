@@ -4,6 +4,7 @@ import { healthRoutes } from './http/routes/health.js';
 import { jobFileRoutes } from './job-data/routes.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { landingRoutes } from './http/routes/landing.js';
+import { metricsRoutes, requestTimer } from './metrics/routes.js';
 import { processRoutes } from './http/routes/processes.js';
 import type { Services } from './services.js';
 
@@ -13,7 +14,9 @@ export function createApp(services: Services): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(requestTimer(services.metrics));
   app.use(healthRoutes(services));
+  app.use(metricsRoutes(services));
   app.use(landingRoutes(services));
   app.use(processRoutes(services));
   app.use(jobRoutes(services));

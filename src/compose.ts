@@ -24,6 +24,7 @@ import { genericImageProcessorType, isImageProcess } from './kubernetes/generic-
 import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
 import { S3LogBucket, type LogBucket } from './log-archive/bucket.js';
 import { LogArchiveController } from './log-archive/controller.js';
+import { ServerMetrics } from './metrics/server-metrics.js';
 import { Notifier, type NotificationPayloads } from './notifications/notifier.js';
 import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
@@ -60,6 +61,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   ];
 
   let logArchive: LogArchiveController | undefined;
+  const watchRestarts: Array<() => Record<string, number>> = [];
   const imageProcesses = processes.filter(isImageProcess);
   if (imageProcesses.length > 0) {
     const cluster = overrides.cluster ?? connectToCluster(env);
@@ -93,10 +95,13 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
       });
       await backend.start(imageProcesses);
       backends.unshift(backend); // asked first for a job: its records are in memory, SQLite's are not
+      watchRestarts.push(() => backend.watchRestarts());
       logger.info({ cluster: cluster.source, namespace: cluster.namespace, logArchive: archive ? (archive.runInServer ? 'in this server' : 'separate controller') : 'off' }, 'running image processes as Kubernetes Jobs');
       if (archive?.runInServer) {
-        logArchive = buildLogArchiveController(cluster, archive, clock, logger, bucket);
-        logArchive.start();
+        const controller = buildLogArchiveController(cluster, archive, clock, logger, bucket);
+        watchRestarts.push(() => ({ 'log-archive-pods': controller.metrics().watchRestarts }));
+        controller.start();
+        logArchive = controller;
       }
     } else {
       logger.warn({ processes: imageProcesses.map((p) => p.description.id) }, 'no Kubernetes cluster configured (KUBECONFIG, in-cluster service account or ~/.kube/config): image processes are not offered');
@@ -128,6 +133,10 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     logger.child({ component: 'notifications' }),
     notifications,
   );
+  const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}) });
+  jobs.onJobSubmitted((job) => metrics.jobSubmitted(job));
+  jobs.onJobChange((job) => metrics.jobChanged(job));
+  notifier.onDelivery((kind, settled) => metrics.callbackAttempted(kind, settled));
   notifier.start();
   return {
     config,
@@ -136,6 +145,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     registry,
     jobs,
     notifier,
+    metrics,
     representations,
     queryAjv: createAjv({ coerceTypes: true }),
   };

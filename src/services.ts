@@ -4,6 +4,7 @@ import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
 import type { JobManager } from './jobs/manager.js';
 import type { LogArchiveController } from './log-archive/controller.js';
+import type { ServerMetrics } from './metrics/server-metrics.js';
 import type { Notifier } from './notifications/notifier.js';
 import type { ProcessRegistry } from './processes/registry.js';
 
@@ -18,6 +19,8 @@ export interface Services {
   queryAjv: Ajv;
   /** Calls back the subscribers of jobs; runs in every replica. */
   notifier: Notifier;
+  /** What /metrics shows; fed by the jobs, the notifier, the watches and the log archive. */
+  metrics: ServerMetrics;
   /** The log finalizer controller, when it runs inside this server. */
   logArchive?: LogArchiveController;
 }

@@ -77,7 +77,7 @@ export function queryParser<T>(ajv: Ajv, schema: { properties: object }): (query
     const copy: Record<string, unknown> = { ...(query as Record<string, unknown>) };
     const unknown = Object.keys(copy).filter((name) => !known.includes(name));
     if (unknown.length > 0) {
-      throw new InvalidParameter(`Unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; this endpoint takes ${known.join(', ')}.`);
+      throw new InvalidParameter(`Unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; this endpoint takes ${known.length ? known.join(', ') : 'none'}.`);
     }
     for (const name of arrays) {
       const value = copy[name];

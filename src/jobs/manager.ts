@@ -31,9 +31,11 @@ import { urlRefusal, type UrlPolicy } from '../net/url-guard.js';
 import {
   compareJobs,
   isFinished,
+  JOB_STATUSES,
   type Cursor,
   type JobFilter,
   type JobRecord,
+  type JobStatus,
   type NotificationKind,
   type NotificationState,
   type OutputRequest,
@@ -90,6 +92,7 @@ export interface JobResults {
  */
 export class JobManager {
   private readonly waiters = new FinishWaiters();
+  private readonly submittedListeners: Array<(job: JobRecord) => void> = [];
   private readonly backends: Map<string, JobBackend>;
   private readonly validateExecute: ValidateFunction<ExecuteRequest>;
 
@@ -150,6 +153,7 @@ export class JobManager {
       await this.data.files.removeJob(jobID);
       throw error;
     });
+    for (const listener of this.submittedListeners) listener(job);
     if (async) return { mode: 'async', job, preferenceApplied };
 
     const finished = await this.waiters.wait(job.jobID, waitSeconds * 1000, () => this.backendOf(process).get(job.jobID));
@@ -276,6 +280,20 @@ export class JobManager {
   /** Calls the listener whenever a job of any backend changes. */
   onJobChange(listener: (job: JobRecord) => void): void {
     for (const backend of this.backends.values()) backend.subscribe(listener);
+  }
+
+  /** Calls the listener with each job this server has just created (before any change of it). */
+  onJobSubmitted(listener: (job: JobRecord) => void): void {
+    this.submittedListeners.push(listener);
+  }
+
+  /** How many jobs each backend holds in each status now. */
+  async countByStatus(): Promise<Array<{ backend: string; status: JobStatus; count: number }>> {
+    const now = this.clock.now();
+    const counts = [...this.backends.values()].flatMap((backend) =>
+      JOB_STATUSES.map(async (status) => ({ backend: backend.name, status, count: (await backend.list({ statuses: [status], limit: 0, now })).numberMatched })),
+    );
+    return Promise.all(counts);
   }
 
   /** Compare-and-set of one notification's state, on the backend that holds the job. */

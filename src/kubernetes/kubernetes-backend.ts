@@ -308,6 +308,11 @@ export class KubernetesJobBackend implements JobBackend {
     this.listeners.push(listener);
   }
 
+  /** How often each watch was restarted after a failure, since this server started. */
+  watchRestarts(): Record<string, number> {
+    return { jobs: this.jobWatch.restarts, pods: this.podWatch.restarts };
+  }
+
   async checkReady(): Promise<void> {
     const problem = this.jobWatch.problem() ?? this.podWatch.problem();
     if (problem) throw new NotReady(`The Kubernetes cache is not current: ${problem}`);

@@ -29,6 +29,8 @@ export interface LogArchiveMetrics {
   archivedBytes: number;
   failedAttempts: number;
   pendingFinalizers: number;
+  /** Restarts of its pod watch after a failure. */
+  watchRestarts: number;
 }
 
 const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
@@ -99,7 +101,7 @@ export class LogArchiveController {
 
   metrics(): LogArchiveMetrics {
     const pendingFinalizers = this.election.isLeader ? this.pods.list().filter(holdsFinalizer).length : 0;
-    return { leader: this.election.isLeader, ...this.counters, pendingFinalizers };
+    return { leader: this.election.isLeader, ...this.counters, pendingFinalizers, watchRestarts: this.pods.restarts };
   }
 
   private async lead(): Promise<void> {

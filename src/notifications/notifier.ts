@@ -16,6 +16,9 @@ export interface NotificationLedger {
 /** What each notification carries: the statusInfo while running, the results document, the exception. */
 export type NotificationPayloads = Record<NotificationKind, (job: JobRecord) => Promise<unknown>>;
 
+/** Where a delivery attempt leaves its notification: sent, waiting to be retried, or given up. */
+export type SettledState = 'sent' | 'waiting' | 'failed';
+
 /** Longer than a delivery may take, so a claim outlives the request it covers. */
 const CLAIM_MARGIN_MS = 5000;
 
@@ -29,6 +32,7 @@ const CLAIM_MARGIN_MS = 5000;
 export class Notifier {
   private readonly busy = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly deliveryListeners: Array<(kind: NotificationKind, settled: SettledState) => void> = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -47,6 +51,11 @@ export class Notifier {
     void this.sweep();
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepMs);
     this.sweepTimer.unref();
+  }
+
+  /** Calls the listener after each delivery this replica attempted, with the state it settled in. */
+  onDelivery(listener: (kind: NotificationKind, settled: SettledState) => void): void {
+    this.deliveryListeners.push(listener);
   }
 
   async stop(): Promise<void> {
@@ -122,6 +131,7 @@ export class Notifier {
       this.logger.warn({ jobId: jobID, notification: kind }, 'a notification\'s claim ran out while it was sent; another replica may send it again');
       return;
     }
+    for (const listener of this.deliveryListeners) listener(kind, next.state);
     const log = { jobId: jobID, notification: kind, attempts };
     if (next.state === 'sent') this.logger.info(log, 'notification delivered');
     else if (next.state === 'failed') this.logger.warn({ ...log, error: next.error }, 'notification given up');
@@ -142,7 +152,7 @@ export class Notifier {
     return this.sender.send(job.subscriber![NOTIFICATION_URIS[kind]]!, body, { 'idempotency-key': `${job.jobID}:${kind}` });
   }
 
-  private settlement(outcome: Delivery, attempts: number, since: number, at: number): Extract<NotificationState, { state: 'sent' | 'failed' | 'waiting' }> {
+  private settlement(outcome: Delivery, attempts: number, since: number, at: number): Extract<NotificationState, { state: SettledState }> {
     if (outcome.ok) return { state: 'sent', attempts, since, at };
     const { maxAttempts, deadlineMs, initialBackoffMs, maxBackoffMs } = this.options;
     // Equal jitter: half the backoff fixed, half random, so that retries of many jobs spread out.
