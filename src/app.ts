@@ -5,6 +5,7 @@ import { jobFileRoutes } from './job-data/routes.js';
 import { jobRoutes } from './http/routes/jobs.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { processRoutes } from './http/routes/processes.js';
+import { pageRoutes } from './pages/routes.js';
 import type { Services } from './services.js';
 
 /** The HTTP application: routes and error mapping only; every decision is in the services. */
@@ -14,11 +15,14 @@ export function createApp(services: Services): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(healthRoutes(services));
+  // Before the JSON routes: a request for a page is answered there, any other goes on.
+  const pages = pageRoutes(services);
+  app.use(pages.router);
   app.use(landingRoutes(services));
   app.use(processRoutes(services));
   app.use(jobRoutes(services));
   app.use(jobFileRoutes(services));
   app.use(notFoundHandler);
-  app.use(problemHandler(services.logger));
+  app.use(problemHandler(services.logger, pages.problemPage));
   return app;
 }
