@@ -30,11 +30,10 @@ export interface FormField {
 }
 
 export interface SubmittedForm {
-  /** The execute request the form stands for. */
-  request: { inputs: Record<string, unknown>; response: 'document' };
-  respondAsync: boolean;
-  /** The texts typed, to show the form again after a refusal (the token left out). */
+  /** The texts typed, input id → text. */
   texts: Record<string, string>;
+  files: Record<string, { bytes: Buffer; mediaType: string }>;
+  respondAsync: boolean;
 }
 
 const INPUT_PREFIX = 'inputs.';
@@ -105,17 +104,12 @@ export function formFields(process: Process, texts: Record<string, string> = {})
   });
 }
 
-/**
- * Reads a submitted form (multipart/form-data or application/x-www-form-urlencoded) into an execute
- * request. Each text becomes a value by its field's kind; a text that is not what its kind takes is
- * passed on as it is, for the input validator to name. Uploaded files become base64 qualified values.
- */
+/** Reads a submitted form: multipart/form-data (files) or application/x-www-form-urlencoded, bounded. */
 export async function readForm(req: Request, process: Process, maxBodyBytes: number): Promise<SubmittedForm> {
   const type = req.headers['content-type'] ?? '';
   if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)\b/i.test(type)) {
     throw new UnsupportedMediaType(`A run form is sent as multipart/form-data or application/x-www-form-urlencoded, not '${type.slice(0, 100)}'.`);
   }
-  const fields = new Map(formFields(process).map((field) => [field.id, field]));
   const fileSpecs = process.fileInputs ?? {};
   const maxFileBytes = Math.max(0, ...Object.values(fileSpecs).map((spec) => spec.maxBytes));
   const texts: Record<string, string> = {};
@@ -168,7 +162,16 @@ export async function readForm(req: Request, process: Process, maxBodyBytes: num
 
   if (unknown.length > 0) throw new InvalidRequest(`The form has fields it does not offer: ${unknown.map((name) => `'${name}'`).join(', ')}.`);
   if (mode !== undefined && mode !== 'sync' && mode !== 'async') throw new InvalidRequest(`The form's field 'mode' is 'sync' or 'async', not '${mode.slice(0, 80)}'.`);
+  return { texts, files, respondAsync: mode === 'async' };
+}
 
+/**
+ * The execute request a submitted form stands for. Each text becomes a value by its field's kind; a
+ * text that is not what its kind takes is passed on as it is, for the input validator to name.
+ * Uploaded files become base64 qualified values.
+ */
+export function executeRequestOf(process: Process, { texts, files }: SubmittedForm): { inputs: Record<string, unknown>; response: 'document' } {
+  const fields = new Map(formFields(process).map((field) => [field.id, field]));
   const inputs: Record<string, unknown> = {};
   const problems: InputProblem[] = [];
   for (const [id, text] of Object.entries(texts)) {
@@ -180,8 +183,7 @@ export async function readForm(req: Request, process: Process, maxBodyBytes: num
   }
   for (const [id, file] of Object.entries(files)) inputs[id] = { value: file.bytes.toString('base64'), mediaType: file.mediaType, encoding: 'base64' };
   if (problems.length > 0) throw new InvalidInputs(problems);
-  const { [TOKEN_INPUT]: _token, ...kept } = texts;
-  return { request: { inputs, response: 'document' }, respondAsync: mode === 'async', texts: kept };
+  return { inputs, response: 'document' };
 }
 
 const NUMBER = /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;

@@ -9,11 +9,11 @@ import { listJobs } from '../http/routes/jobs.js';
 import { CONFORMANCE_CLASSES } from '../http/routes/landing.js';
 import { listProcesses } from '../http/routes/processes.js';
 import { JOB_STATUSES, type Cursor } from '../jobs/job.js';
-import { mediaTypeOf } from '../jobs/manager.js';
+import { mediaTypeOf, TOKEN_INPUT } from '../jobs/manager.js';
 import type { Process } from '../processes/process.js';
 import type { Services } from '../services.js';
 import { STYLESHEET, SCRIPT } from './assets.js';
-import { formFields, readForm } from './form.js';
+import { executeRequestOf, formFields, readForm } from './form.js';
 import { isPageOnly, markPageOnly, wantsHtml } from './negotiation.js';
 import { jobView } from './view-models.js';
 import { setPageHeaders, Views } from './views.js';
@@ -140,19 +140,16 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
   router.route('/processes/:processId/form').post(pageOnly, async (req, res) => {
     parseNone(req.query);
     const process = registry.get(pathParameter(req, 'processId'));
-    let texts: Record<string, string> | undefined;
-    let mode: string | undefined;
+    const form = await readForm(req, process, config.server.maxBodyBytes);
     try {
-      const form = await readForm(req, process, config.server.maxBodyBytes);
-      ({ texts } = form);
-      mode = form.respondAsync ? 'async' : 'sync';
-      const execution = await jobs.execute(process.description.id, form.request, { respondAsync: form.respondAsync });
+      const execution = await jobs.execute(process.description.id, executeRequestOf(process, form), { respondAsync: form.respondAsync });
       const job = `/jobs/${encodeURIComponent(execution.job.jobID)}`;
       // 303: the browser follows with a GET, and reloading the page does not run the process again.
       res.redirect(303, execution.mode === 'sync' && execution.job.status === 'successful' ? html(`${job}/results`) : html(job));
     } catch (error) {
       if (!(error instanceof ProblemError) || error.status >= 500) throw error;
-      sendProcess(res, process, error.status, { ...(texts ? { texts } : {}), ...(mode ? { mode } : {}), problem: error });
+      const { [TOKEN_INPUT]: _token, ...texts } = form.texts; // never shown again
+      sendProcess(res, process, error.status, { texts, mode: form.respondAsync ? 'async' : 'sync', problem: error });
     }
   }).all(pageOnly, onlyMethods('POST'));
 

@@ -22,7 +22,7 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     const res = await server.client.get('/conformance');
     assert.deepEqual(
       [...res.body.conformsTo].sort(),
-      ['callback', 'core', 'dismiss', 'job-list', 'json', 'oas30', 'ogc-process-description'].map((c) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${c}`),
+      ['callback', 'core', 'dismiss', 'html', 'job-list', 'json', 'oas30', 'ogc-process-description'].map((c) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${c}`),
     );
   });
 
