@@ -4,6 +4,13 @@ import type { Representations } from '../http/representations.js';
 import type { JobRecord } from '../jobs/job.js';
 import type { JobManager } from '../jobs/manager.js';
 
+/** The query of the live event stream: one job's changes, or every job's. */
+export const jobEventsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { jobID: { type: 'string', minLength: 1, maxLength: 100, description: 'Only the changes of this job (a job of the list); all jobs when left out.' } },
+} as const;
+
 interface Viewer {
   res: Response;
   /** Only this job's changes; all jobs' when undefined. */

@@ -14,16 +14,10 @@ import type { Process } from '../processes/process.js';
 import type { Services } from '../services.js';
 import { STYLESHEET, SCRIPT } from './assets.js';
 import { executeRequestOf, formFields, readForm } from './form.js';
+import { jobEventsQuerySchema } from './live-jobs.js';
 import { isPageOnly, markPageOnly, wantsHtml } from './negotiation.js';
 import { jobView } from './view-models.js';
 import { setPageHeaders, Views } from './views.js';
-
-/** The query of the live event stream: one job's changes, or every job's. */
-export const jobEventsQuerySchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { jobID: { type: 'string', minLength: 1, maxLength: 100, description: 'Only the changes of this job (a job of the list); all jobs when left out.' } },
-} as const;
 
 const ASSETS = '/pages';
 /** The tail of a log a page shows; the text version has it all. */
