@@ -63,6 +63,9 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
     next();
   };
 
+  // OPTIONS goes on to the JSON routes, whose answer names every method of the path (not only GET).
+  router.use((req, _res, next) => next(req.method === 'OPTIONS' ? 'router' : undefined));
+
   router.get(`${ASSETS}/style.css`, (_req, res) => {
     res.set('Cache-Control', 'public, max-age=3600').type('css').send(STYLESHEET);
   });

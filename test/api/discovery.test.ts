@@ -57,7 +57,7 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
       for (const [method, operation] of Object.entries(item)) {
         for (const [status, response] of Object.entries(operation.responses).filter(([code]) => code >= '400')) {
-          assert.deepEqual(Object.keys(response.content ?? {}), ['application/problem+json', 'application/json'], `${method} ${path} ${status}`);
+          assert.deepEqual(Object.keys(response.content ?? {}), ['application/problem+json', 'application/json', 'text/html'], `${method} ${path} ${status}`);
         }
       }
     }

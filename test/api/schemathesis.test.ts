@@ -140,11 +140,11 @@ function testData({ jobs, link }: Seeded): string {
     '[parameters]',
     '"path.jobId" = { dictionary = "jobs", probability = 0.7 }',
     // A form field holds text that the page turns into a value (JSON for objects and arrays), which no
-    // schema of a string can describe: text the schema allows may still be refused, with the form again.
+    // schema of a string can describe: text the schema allows may still be refused (400, the form again).
     '[[operations]]',
     'include-operation-id-regex = "^runForm_"',
     '[operations.checks.positive_data_acceptance]',
-    'enabled = false',
+    'expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]',
     '[[operations]]',
     'include-operation-id = "getOutputFile"',
     '[operations.parameters]',

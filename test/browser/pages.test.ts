@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { assertWellFormed, markNotReloaded, pageLinks } from '../support/pages.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { DEFAULT_TEST_CONFIG, startTestServer, type TestServer } from '../support/server.js';
 import { launchChromium } from '../support/swagger-ui.js';
 
 const HOSTILE = '<script>alert(1)</script>';
@@ -178,5 +178,37 @@ describe('Pages in a browser (headless Chromium, local processes)', function () 
     for (const kind of ['/', '/conformance', '/processes', '/processes/{processId}', '/jobs', '/jobs/{jobId}', '/jobs/{jobId}/results']) {
       assert.ok(kinds.has(kind), `${kind} is reachable from the landing page (reached: ${[...kinds].join(', ')})`);
     }
+  });
+});
+
+describe('The jobs dashboard (headless Chromium)', function () {
+  this.timeout(60_000);
+  let server: TestServer;
+  let browser: Browser;
+
+  before(async () => {
+    browser = await launchChromium();
+    server = await startTestServer({ configYaml: DEFAULT_TEST_CONFIG });
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows jobs in each state with their progress and duration; a running one counts up', async () => {
+    await server.client.execute('hello-world', { inputs: { name: 'Ada' } });
+    await server.client.execute('echo', { inputs: { string_input: 'hi' } });
+    const running = await server.client.execute('echo', { inputs: { pause: 60 } }, { Prefer: 'respond-async' });
+    const dismissed = await server.client.execute('echo', { inputs: { pause: 60 } }, { Prefer: 'respond-async' });
+    await server.client.delete(`/jobs/${dismissed.body.jobID}`);
+    const page = await browser.newPage({ viewport: { width: 900, height: 420 } });
+    await page.goto(`${server.url}/jobs`);
+    assert.deepEqual(await page.locator('tbody .status').allInnerTexts(), ['dismissed', 'running', 'successful', 'successful']);
+    const duration = page.locator(`tr[data-job-id="${running.body.jobID}"] td[data-running-since]`);
+    const first = await duration.innerText();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.notEqual(await duration.innerText(), first, 'the duration of the running job counts up');
+    // The README's picture: DASHBOARD_SCREENSHOT=docs/dashboard.png
+    if (process.env.DASHBOARD_SCREENSHOT) await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT });
   });
 });
