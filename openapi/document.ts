@@ -2,7 +2,7 @@
 // and the same JSON Schemas that validate requests, so the documentation cannot drift from the
 // behaviour. Every status an operation can answer is listed, with what it means there.
 import type { OpenAPIV3 } from 'openapi-types';
-import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, processListQuerySchema } from '../src/http/query.js';
+import { jobListQuerySchema, jobLogsQuerySchema, jsonOnlyQuerySchema, noQuerySchema, processListQuerySchema } from '../src/http/query.js';
 import { outputLinkQuerySchema } from '../src/job-data/routes.js';
 import { mediaTypeOf } from '../src/jobs/manager.js';
 import { metricsQuerySchema } from '../src/metrics/routes.js';
@@ -10,6 +10,7 @@ import { isImageProcess } from '../src/kubernetes/generic-image.js';
 import { exceptionSchema, linkSchema, statusInfoSchema } from '../src/ogc/schemas.js';
 import type { Services } from '../src/services.js';
 import { executeOperation, rawByReference, resultsContent, resultsSchemaName, resultsSchemaOf } from './execute.js';
+import { formOperation, orPage, pageOperations } from './pages.js';
 import { errorResponses, json, queryParameters, ref } from './parts.js';
 import { toOpenApiSchema } from './schema-conversion.js';
 
@@ -32,14 +33,14 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
   const paths: OpenAPIV3.PathsObject = {
     '/': get('getLandingPage', 'Landing page', 'Links to the API definition, conformance, processes and jobs.', 'Capabilities', json({ type: 'object' })),
     '/conformance': get('getConformanceClasses', 'Conformance declaration', 'The conformance classes this server implements.', 'Capabilities', json({ type: 'object', required: ['conformsTo'], properties: { conformsTo: { type: 'array', items: { type: 'string' } } } })),
-    '/api': get('getAPIDefinition', 'This API definition', 'The OpenAPI 3.0 document.', 'Capabilities', { 'application/vnd.oai.openapi+json;version=3.0': { schema: { type: 'object' } } }),
+    '/api': get('getAPIDefinition', 'This API definition', 'The OpenAPI 3.0 document.', 'Capabilities', { 'application/vnd.oai.openapi+json;version=3.0': { schema: { type: 'object' } } }, jsonOnlyQuerySchema),
     '/processes': {
       get: {
         summary: 'List the processes',
         tags: ['Processes'],
         operationId: 'getProcesses',
         parameters: queryParameters(processListQuerySchema),
-        responses: { '200': { description: 'The processes, one page.', content: json(ref('processList')) }, ...errorResponses({ '400': 'An unknown or invalid query parameter, or a cursor this server did not issue; the detail names it.' }) },
+        responses: { '200': orPage({ description: 'The processes, one page.', content: json(ref('processList')) }), ...errorResponses({ '400': 'An unknown or invalid query parameter, or a cursor this server did not issue; the detail names it.' }) },
       },
     },
     '/processes/{processId}': {
@@ -51,7 +52,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
           { name: 'processId', in: 'path', required: true, description: 'One of the processes listed; any other is no process (404).', schema: { type: 'string', enum: processes.map((process) => process.description.id) } },
           ...noQuery,
         ],
-        responses: { '200': { description: 'The process description.', content: json({ type: 'object' }) }, ...errorResponses({ '404': 'No such process.' }) },
+        responses: { '200': orPage({ description: 'The process description (its page has the run form).', content: json({ type: 'object' }) }), ...errorResponses({ '404': 'No such process.' }) },
       },
     },
     '/jobs': {
@@ -62,7 +63,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         operationId: 'getJobs',
         parameters: queryParameters(jobListQuerySchema),
         responses: {
-          '200': { description: 'One page of jobs.', content: json(ref('jobList')) },
+          '200': orPage({ description: 'One page of jobs (as a page, it updates itself while jobs run).', content: json(ref('jobList')) }),
           ...errorResponses({ '400': 'An unknown or invalid query parameter, a cursor this server did not issue, minDuration above maxDuration, or an interval that ends before it starts; the detail names it.' }),
         },
       },
@@ -73,7 +74,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         tags: ['Jobs'],
         operationId: 'getStatus',
         parameters: [jobId, ...noQuery],
-        responses: { '200': { description: 'The job status.', content: json(ref('statusInfo')) }, ...errorResponses({ '404': 'No such job.' }) },
+        responses: { '200': orPage({ description: 'The job status (as a page: timeline, live log, dismissal).', content: json(ref('statusInfo')) }), ...errorResponses({ '404': 'No such job.' }) },
       },
       delete: {
         summary: 'Dismiss a job',
@@ -99,7 +100,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         operationId: 'getResult',
         parameters: [jobId, ...noQuery],
         responses: {
-          '200': { description: 'The results.', content: resultsContent(processes) },
+          '200': orPage({ description: 'The results.', content: resultsContent(processes) }),
           '204': rawByReference,
           ...errorResponses({
             '404': 'No such job (no-such-job), or it has no results yet or ever (result-not-ready: it is accepted, running or dismissed).',
@@ -137,7 +138,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         operationId: 'getLogs',
         parameters: [jobId, ...queryParameters(jobLogsQuerySchema)],
         responses: {
-          ...(onCluster ? { '200': { description: 'The log, as the container wrote it.', content: { 'text/plain': { schema: { type: 'string' } } } } } : {}),
+          ...(onCluster ? { '200': orPage({ description: 'The log, as the container wrote it.', content: { 'text/plain': { schema: { type: 'string' } } } }) } : {}),
           ...errorResponses({
             ...(onCluster ? { '400': 'An unknown or invalid query parameter, or the job has no such container.' } : {}),
             '404': 'No such job, or its log is not available (a local process has none); the detail says why.',
@@ -159,12 +160,14 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
   };
   for (const process of processes) {
     paths[`/processes/${process.description.id}/execution`] = { post: executeOperation(process, config) };
+    paths[`/processes/${process.description.id}/form`] = { post: formOperation(process) };
   }
+  Object.assign(paths, pageOperations(jobId, onCluster, undismissable));
   return {
     openapi: '3.0.3',
     info: { title: config.server.title, version: '1.0.0', description: config.server.description },
     servers: [{ url: config.server.url }],
-    tags: [{ name: 'Capabilities' }, { name: 'Processes' }, { name: 'Jobs' }, { name: 'Monitoring' }],
+    tags: [{ name: 'Capabilities' }, { name: 'Processes' }, { name: 'Jobs' }, { name: 'Monitoring' }, { name: 'Pages', description: 'For people in a browser; every GET above is also a page (f=html, Accept: text/html).' }],
     paths,
     components: {
       schemas: {
@@ -192,15 +195,16 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
   };
 }
 
-function get(operationId: string, summary: string, description: string, tag: string, content: OpenAPIV3.ResponseObject['content']): OpenAPIV3.PathItemObject {
+function get(operationId: string, summary: string, description: string, tag: string, content: OpenAPIV3.ResponseObject['content'], query: typeof noQuerySchema | typeof jsonOnlyQuerySchema = noQuerySchema): OpenAPIV3.PathItemObject {
+  const ok = { description: summary, ...(content ? { content } : {}) };
   return {
     get: {
       summary,
       description,
       tags: [tag],
       operationId,
-      parameters: queryParameters(noQuerySchema),
-      responses: { '200': { description: summary, ...(content ? { content } : {}) }, ...errorResponses({}) },
+      parameters: queryParameters(query),
+      responses: { '200': query === noQuerySchema ? orPage(ok) : ok, ...errorResponses({}) },
     },
   };
 }

@@ -8,11 +8,14 @@ export const ref = (name: string): OpenAPIV3.ReferenceObject => ({ $ref: `#/comp
 
 export const json = (schema: Schema | OpenAPIV3.ReferenceObject): Record<string, OpenAPIV3.MediaTypeObject> => ({ 'application/json': { schema } });
 
-/** A failure: a problem document (RFC 7807), also sent as application/json to a client that accepts only that. */
+/**
+ * A failure: a problem document (RFC 7807), also sent as application/json to a client that accepts
+ * only that, and as a page to a request for a page (f=html, Accept: text/html, the pages' forms).
+ */
 export function problem(description: string): OpenAPIV3.ResponseObject {
   return {
     description,
-    content: { 'application/problem+json': { schema: ref('exception') }, 'application/json': { schema: ref('exception') } },
+    content: { 'application/problem+json': { schema: ref('exception') }, 'application/json': { schema: ref('exception') }, 'text/html': { schema: { type: 'string' } } },
   };
 }
 

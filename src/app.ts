@@ -6,6 +6,7 @@ import { jobRoutes } from './http/routes/jobs.js';
 import { landingRoutes } from './http/routes/landing.js';
 import { metricsRoutes, requestTimer } from './metrics/routes.js';
 import { processRoutes } from './http/routes/processes.js';
+import { pageRoutes } from './pages/routes.js';
 import type { Services } from './services.js';
 
 /** The HTTP application: routes and error mapping only; every decision is in the services. */
@@ -17,11 +18,14 @@ export function createApp(services: Services): Express {
   app.use(requestTimer(services.metrics));
   app.use(healthRoutes(services));
   app.use(metricsRoutes(services));
+  // Before the JSON routes: a request for a page is answered there, any other goes on.
+  const pages = pageRoutes(services);
+  app.use(pages.router);
   app.use(landingRoutes(services));
   app.use(processRoutes(services));
   app.use(jobRoutes(services));
   app.use(jobFileRoutes(services));
   app.use(notFoundHandler);
-  app.use(problemHandler(services.logger));
+  app.use(problemHandler(services.logger, pages.problemPage));
   return app;
 }

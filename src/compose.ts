@@ -26,6 +26,7 @@ import { S3LogBucket, type LogBucket } from './log-archive/bucket.js';
 import { LogArchiveController } from './log-archive/controller.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { Notifier, type NotificationPayloads } from './notifications/notifier.js';
+import { LiveJobs } from './pages/live-jobs.js';
 import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
@@ -33,6 +34,9 @@ import { localProcessorTypes, type ProcessorType } from './processes/processor-t
 import { ProcessRegistry } from './processes/registry.js';
 import type { Services } from './services.js';
 import { createAjv } from './validation/ajv.js';
+
+/** How many browsers may follow the jobs live at once, how often their streams get a keep-alive, how much a slow one may lag. */
+const LIVE_JOBS = { maxViewers: 200, keepAliveMs: 15_000, maxBufferedBytes: 1024 * 1024 };
 
 /** Every processor a configuration may name. */
 export const processorTypes: ProcessorType[] = [...localProcessorTypes, genericImageProcessorType];
@@ -141,6 +145,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   return {
     config,
     logger,
+    clock,
     ...(logArchive ? { logArchive } : {}),
     registry,
     jobs,
@@ -148,6 +153,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     metrics,
     representations,
     queryAjv: createAjv({ coerceTypes: true }),
+    liveJobs: new LiveJobs(jobs, representations, LIVE_JOBS),
   };
 }
 

@@ -223,6 +223,13 @@ export class OutputTooLarge extends ProblemError {
   readonly title = 'Output too large to inline';
 }
 
+/** More people watch the jobs live than the server serves at once. */
+export class TooManyViewers extends ProblemError {
+  readonly status = 503;
+  readonly type = `${OURS}:too-many-viewers`;
+  readonly title = 'Too many live viewers';
+}
+
 export class NotReady extends ProblemError {
   readonly status = 503;
   readonly type = `${OURS}:not-ready`;

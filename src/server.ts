@@ -46,6 +46,7 @@ export async function startServer(services: Services, graceMs = 10_000): Promise
     stop() {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        services.liveJobs.close(); // event streams never end by themselves
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;

@@ -1,17 +1,20 @@
 import type { Ajv } from 'ajv';
 import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
 import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
 import type { JobManager } from './jobs/manager.js';
 import type { LogArchiveController } from './log-archive/controller.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
 import type { Notifier } from './notifications/notifier.js';
+import type { LiveJobs } from './pages/live-jobs.js';
 import type { ProcessRegistry } from './processes/registry.js';
 
 /** Everything the HTTP layer may call, built once by the composition root (src/compose.ts). */
 export interface Services {
   config: ServerConfig;
   logger: Logger;
+  clock: Clock;
   registry: ProcessRegistry;
   jobs: JobManager;
   representations: Representations;
@@ -21,6 +24,8 @@ export interface Services {
   notifier: Notifier;
   /** What /metrics shows; fed by the jobs, the notifier, the watches and the log archive. */
   metrics: ServerMetrics;
+  /** Job changes as server-sent events, for the pages that update themselves. */
+  liveJobs: LiveJobs;
   /** The log finalizer controller, when it runs inside this server. */
   logArchive?: LogArchiveController;
 }

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { STATUS_CODES } from 'node:http';
 import { HeadersTooLarge, InvalidRequest, NotFound, PayloadTooLarge, ProblemError, RequestTimeout, shortName, UnsupportedMediaType } from '../errors.js';
@@ -6,17 +6,26 @@ import { HeadersTooLarge, InvalidRequest, NotFound, PayloadTooLarge, ProblemErro
 export const PROBLEM_JSON = 'application/problem+json';
 const JSON_TYPE = 'application/json';
 
+/** A failure as an HTML page, for a request that asked for a page (src/pages); undefined for API clients. */
+export type ProblemPage = (problem: ProblemError, req: Request, res: Response) => string | undefined;
+
 /**
  * The one place where failures become application/problem+json responses (RFC 7807). The type has no
  * charset parameter (RFC 7807 defines none; JSON is UTF-8), and a client that accepts only
- * application/json gets the same document under that type.
+ * application/json gets the same document under that type. A request for a page gets the same
+ * problem as a page, with the same status.
  */
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(logger: Logger, page?: ProblemPage): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const problem = asProblem(error, req);
     if (problem.status >= 500) logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
     if (res.headersSent) {
       res.destroy();
+      return;
+    }
+    const html = page?.(problem, req, res);
+    if (html !== undefined) {
+      res.status(problem.status).set(problem.headers).type('html').send(html);
       return;
     }
     const type = req.accepts([PROBLEM_JSON, JSON_TYPE]) || PROBLEM_JSON;

@@ -6,7 +6,7 @@ import { describeErrors } from '../validation/ajv.js';
 
 const limit = { type: 'integer', minimum: 1, maximum: 10000, default: 10, description: 'The most items a page holds.' } as const;
 const cursor = { type: 'string', minLength: 1, description: 'Opaque position in the list, taken from a next or prev link.' } as const;
-const format = { type: 'string', enum: ['json'], description: 'Response format (JSON only).' } as const;
+const format = { type: 'string', enum: ['json', 'html'], description: 'Response format: json (the default), or html, a page for people (also chosen by Accept: text/html).' } as const;
 
 // RFC 3339 date-times as Date.parse reads them all (hours 00-23, no leap second); `T` and `Z` in either case.
 // Digits as [0-9]: other regex engines (the API document's readers) take \\d for any Unicode digit.
@@ -46,10 +46,14 @@ export const jobLogsQuerySchema = {
   properties: {
     container: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', description: 'The container or init container of the job whose log is wanted, a DNS label (default: main).' },
     follow: { type: 'boolean', default: false, description: 'Keep the response open and stream new lines while the container runs.' },
+    f: { type: 'string', enum: ['text', 'html'], description: 'Response format: text (the default), or html, a page for people (also chosen by Accept: text/html).' },
   },
 } as const;
 
 export const noQuerySchema = { type: 'object', additionalProperties: false, properties: { f: format } } as const;
+
+/** Endpoints that have no page: JSON is all they answer. */
+export const jsonOnlyQuerySchema = { type: 'object', additionalProperties: false, properties: { f: { type: 'string', enum: ['json'], description: 'Response format (JSON only).' } } } as const;
 
 export type ProcessListQuery = FromSchema<typeof processListQuerySchema>;
 export type JobListQuery = FromSchema<typeof jobListQuerySchema>;

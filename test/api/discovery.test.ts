@@ -22,7 +22,7 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     const res = await server.client.get('/conformance');
     assert.deepEqual(
       [...res.body.conformsTo].sort(),
-      ['callback', 'core', 'dismiss', 'job-list', 'json', 'oas30', 'ogc-process-description'].map((c) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${c}`),
+      ['callback', 'core', 'dismiss', 'html', 'job-list', 'json', 'oas30', 'ogc-process-description'].map((c) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${c}`),
     );
   });
 
@@ -57,7 +57,7 @@ describe('discovery: landing page, conformance, API definition, processes', () =
     for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
       for (const [method, operation] of Object.entries(item)) {
         for (const [status, response] of Object.entries(operation.responses).filter(([code]) => code >= '400')) {
-          assert.deepEqual(Object.keys(response.content ?? {}), ['application/problem+json', 'application/json'], `${method} ${path} ${status}`);
+          assert.deepEqual(Object.keys(response.content ?? {}), ['application/problem+json', 'application/json', 'text/html'], `${method} ${path} ${status}`);
         }
       }
     }

@@ -36,6 +36,12 @@ resources:
  */
 const EXCLUDED_CHECKS = ['use_after_free'];
 
+/**
+ * Operations left out: GET /job-events is a stream that lasts until the client leaves, and schemathesis
+ * reads each answer to its end. test/api/pages.test.ts covers it.
+ */
+const EXCLUDED_OPERATIONS = ['watchJobs'];
+
 describe(`schemathesis ${SCHEMATHESIS_VERSION}: the API document is exact`, () => {
   let command: string;
   let server: TestServer;
@@ -73,6 +79,7 @@ describe(`schemathesis ${SCHEMATHESIS_VERSION}: the API document is exact`, () =
       'run', `${server.url}/api`,
       '--checks', 'all',
       '--exclude-checks', EXCLUDED_CHECKS.join(','),
+      ...EXCLUDED_OPERATIONS.flatMap((id) => ['--exclude-operation-id', id]),
       '--max-examples', '50',
       '--seed', '1',
       '--generation-database', 'none',
@@ -87,9 +94,9 @@ describe(`schemathesis ${SCHEMATHESIS_VERSION}: the API document is exact`, () =
     });
     rmSync(folder, { recursive: true, force: true });
     const report = `schemathesis ${args.join(' ')}\n(exit ${run.code})\n${run.output}`;
-    // Every operation but GET /api: schemathesis does not test the document it was given.
+    // Every operation but GET /api (schemathesis does not test the document it was given) and those left out.
     const operations = Object.values((JSON.parse((await server.client.raw().get('/api')).text) as { paths: Record<string, object> }).paths).flatMap((item) => Object.keys(item)).length;
-    assert.match(run.output, new RegExp(`Tested: ${operations - 1}\\b`), `every operation is tested\n${report}`);
+    assert.match(run.output, new RegExp(`Tested: ${operations - 1 - EXCLUDED_OPERATIONS.length}\\b`), `every operation is tested\n${report}`);
     assert.doesNotMatch(run.output, /\d+ failures?\b|\d+ errors?\b/, report);
     assert.equal(run.code, 0, report);
   });
@@ -132,6 +139,12 @@ function testData({ jobs, link }: Seeded): string {
     `values = ${JSON.stringify(jobs)}`,
     '[parameters]',
     '"path.jobId" = { dictionary = "jobs", probability = 0.7 }',
+    // A form field holds text that the page turns into a value (JSON for objects and arrays), which no
+    // schema of a string can describe: text the schema allows may still be refused (400, the form again).
+    '[[operations]]',
+    'include-operation-id-regex = "^runForm_"',
+    '[operations.checks.positive_data_acceptance]',
+    'expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]',
     '[[operations]]',
     'include-operation-id = "getOutputFile"',
     '[operations.parameters]',

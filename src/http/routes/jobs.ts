@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Router } from 'express';
 import { InvalidParameter } from '../../errors.js';
 import type { JobFilter, JobStatus } from '../../jobs/job.js';
+import type { JobListPage, JobManager } from '../../jobs/manager.js';
 import type { Services } from '../../services.js';
 import { onlyMethods } from '../methods.js';
 import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, parseDatetime, queryParser, type JobListQuery, type JobLogsQuery } from '../query.js';
@@ -15,16 +16,8 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
   const parseLogs = queryParser<JobLogsQuery>(queryAjv, jobLogsQuerySchema);
 
   router.route('/jobs').get(async (req, res) => {
-    const query = parseList(req.query);
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && !cursor) {
-      throw new InvalidParameter(`Query parameter 'cursor' is not a cursor this server issued: '${query.cursor}'.`);
-    }
-    const page = await jobs.listJobs(toFilter(query), query.limit!, cursor);
-    // The filters travel on in the paging links, in their comma-separated form.
-    const { cursor: _cursor, f: _f, ...kept } = query;
-    const linkQuery = Object.fromEntries(Object.entries(kept).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : value]));
-    res.type('json').send(representations.jobListJson(page, linkQuery as Record<string, string | number>));
+    const { page, linkQuery } = await listJobs(jobs, parseList(req.query));
+    res.type('json').send(representations.jobListJson(page, linkQuery));
   }).all(onlyMethods('GET'));
 
   router.route('/jobs/:jobId')
@@ -55,6 +48,19 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
   }).all(onlyMethods('GET'));
 
   return router;
+}
+
+/** One page of the job list as the query asks, and the query its paging links carry on (JSON and page alike). */
+export async function listJobs(jobs: JobManager, query: JobListQuery): Promise<{ page: JobListPage; linkQuery: Record<string, string | number> }> {
+  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && !cursor) {
+    throw new InvalidParameter(`Query parameter 'cursor' is not a cursor this server issued: '${query.cursor}'.`);
+  }
+  const page = await jobs.listJobs(toFilter(query), query.limit!, cursor);
+  // The filters travel on in the paging links, in their comma-separated form.
+  const { cursor: _cursor, f: _f, ...kept } = query;
+  const linkQuery = Object.fromEntries(Object.entries(kept).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : value]));
+  return { page, linkQuery: linkQuery as Record<string, string | number> };
 }
 
 function toFilter(query: JobListQuery): JobFilter {

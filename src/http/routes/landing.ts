@@ -4,7 +4,7 @@ import getAbsoluteFSPath from 'swagger-ui-dist/absolute-path.js';
 import express from 'express';
 import type { Services } from '../../services.js';
 import { onlyMethods } from '../methods.js';
-import { noQuerySchema, queryParser } from '../query.js';
+import { jsonOnlyQuerySchema, noQuerySchema, queryParser } from '../query.js';
 import { OGC_REL } from '../representations.js';
 import { buildOpenApiDocument } from '../../../openapi/document.js';
 
@@ -16,6 +16,7 @@ export const CONFORMANCE_CLASSES = [
   'job-list',
   'dismiss',
   'callback',
+  'html',
 ].map((name) => `http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/${name}`);
 
 const OPENAPI_TYPE = 'application/vnd.oai.openapi+json;version=3.0';
@@ -24,6 +25,7 @@ export function landingRoutes(services: Services): Router {
   const { representations, config, queryAjv } = services;
   const router = Router();
   const parseNone = queryParser(queryAjv, noQuerySchema);
+  const parseJsonOnly = queryParser(queryAjv, jsonOnlyQuerySchema);
   const openApi = JSON.stringify(buildOpenApiDocument(services));
 
   router.route('/').get((req, res) => {
@@ -38,6 +40,7 @@ export function landingRoutes(services: Services): Router {
         { href: representations.url('/conformance'), rel: `${OGC_REL}/conformance`, type: 'application/json', title: 'Conformance classes' },
         { href: representations.url('/processes'), rel: `${OGC_REL}/processes`, type: 'application/json', title: 'The processes' },
         { href: representations.url('/jobs'), rel: `${OGC_REL}/job-list`, type: 'application/json', title: 'The jobs' },
+        { href: representations.url('/', { f: 'html' }), rel: 'alternate', type: 'text/html', title: 'This document as a page' },
       ],
     });
   }).all(onlyMethods('GET'));
@@ -48,7 +51,7 @@ export function landingRoutes(services: Services): Router {
   }).all(onlyMethods('GET'));
 
   router.route('/api').get((req, res) => {
-    parseNone(req.query);
+    parseJsonOnly(req.query);
     res.type(OPENAPI_TYPE).send(openApi);
   }).all(onlyMethods('GET'));
 

@@ -1,5 +1,7 @@
 import { Router } from 'express';
 import { InvalidParameter } from '../../errors.js';
+import type { Process } from '../../processes/process.js';
+import type { ProcessRegistry } from '../../processes/registry.js';
 import type { Services } from '../../services.js';
 import { jsonBody } from '../json-body.js';
 import { onlyMethods } from '../methods.js';
@@ -14,19 +16,9 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
   const executeBody = jsonBody({ maxBytes: config.server.maxBodyBytes, maxDepth: config.server.maxBodyDepth });
 
   router.route('/processes').get((req, res) => {
-    const query = parseList(req.query);
-    const offset = query.cursor === undefined ? 0 : decodeOffset(query.cursor);
-    const all = registry.list();
-    const page = all.slice(offset, offset + query.limit!);
-    const keep = { limit: query.limit };
-    const links = [{ href: representations.url('/processes', { ...keep, ...(offset ? { cursor: query.cursor } : {}) }), rel: 'self', type: 'application/json' }];
-    if (offset + query.limit! < all.length) {
-      links.push({ href: representations.url('/processes', { ...keep, cursor: encodeOffset(offset + query.limit!) }), rel: 'next', type: 'application/json' });
-    }
-    if (offset > 0) {
-      links.push({ href: representations.url('/processes', { ...keep, cursor: encodeOffset(Math.max(0, offset - query.limit!)) }), rel: 'prev', type: 'application/json' });
-    }
-    res.json({ processes: page.map((process) => representations.processSummary(process)), links });
+    const { processes, cursors } = listProcesses(registry, parseList(req.query));
+    const links = Object.entries(cursors).map(([rel, query]) => ({ href: representations.url('/processes', query), rel, type: 'application/json' }));
+    res.json({ processes: processes.map((process) => representations.processSummary(process)), links });
   }).all(onlyMethods('GET'));
 
   router.route('/processes/:processId').get((req, res) => {
@@ -48,6 +40,17 @@ export function processRoutes({ registry, jobs, representations, queryAjv, confi
   }).all(onlyMethods('POST'));
 
   return router;
+}
+
+/** One page of the processes, and the query of each paging link (self, next, prev) that applies. */
+export function listProcesses(registry: ProcessRegistry, query: ProcessListQuery): { processes: Process[]; cursors: Record<string, Record<string, string | number | undefined>> } {
+  const limit = query.limit!;
+  const offset = query.cursor === undefined ? 0 : decodeOffset(query.cursor);
+  const all = registry.list();
+  const cursors: Record<string, Record<string, string | number | undefined>> = { self: { limit, ...(offset ? { cursor: query.cursor } : {}) } };
+  if (offset + limit < all.length) cursors.next = { limit, cursor: encodeOffset(offset + limit) };
+  if (offset > 0) cursors.prev = { limit, cursor: encodeOffset(Math.max(0, offset - limit)) };
+  return { processes: all.slice(offset, offset + limit), cursors };
 }
 
 function encodeOffset(offset: number): string {
