@@ -11,7 +11,7 @@ import { exceptionSchema, linkSchema, statusInfoSchema } from '../src/ogc/schema
 import type { Services } from '../src/services.js';
 import { executeOperation, rawByReference, resultsContent, resultsSchemaName, resultsSchemaOf } from './execute.js';
 import { formOperation, orPage, pageOperations } from './pages.js';
-import { errorResponses, json, queryParameters, ref } from './parts.js';
+import { dismissalErrors, errorResponses, json, queryParameters, ref } from './parts.js';
 import { toOpenApiSchema } from './schema-conversion.js';
 
 export function buildOpenApiDocument({ registry, config }: Pick<Services, 'registry' | 'config'>): OpenAPIV3.Document {
@@ -84,11 +84,7 @@ export function buildOpenApiDocument({ registry, config }: Pick<Services, 'regis
         parameters: [jobId, ...noQuery],
         responses: {
           '200': { description: 'The dismissed job.', content: json(ref('statusInfo')) },
-          ...errorResponses({
-            ...(undismissable ? { '400': 'An unknown or invalid query parameter, or the job runs and its process does not allow dismissing it.' } : {}),
-            '404': 'No such job.',
-            ...(onCluster ? { '502': 'The Kubernetes API refused or could not be reached.' } : {}),
-          }),
+          ...dismissalErrors(undismissable, onCluster),
         },
       },
     },

@@ -6,7 +6,7 @@ import { noQuerySchema } from '../src/http/query.js';
 import { jobEventsQuerySchema } from '../src/pages/live-jobs.js';
 import { formFields } from '../src/pages/form.js';
 import type { Process } from '../src/processes/process.js';
-import { errorResponses, queryParameters } from './parts.js';
+import { dismissalErrors, errorResponses, queryParameters } from './parts.js';
 
 export const HTML: Record<string, OpenAPIV3.MediaTypeObject> = { 'text/html': { schema: { type: 'string' } } };
 
@@ -70,11 +70,7 @@ export function pageOperations(jobId: OpenAPIV3.ParameterObject, onCluster: bool
         parameters: [jobId, ...queryParameters(noQuerySchema)],
         responses: {
           '303': redirect('To the job page when the job stays (it ran, and now reads dismissed), else to the job list.'),
-          ...errorResponses({
-            ...(undismissable ? { '400': 'An unknown or invalid query parameter, or the job runs and its process does not allow dismissing it.' } : {}),
-            '404': 'No such job.',
-            ...(onCluster ? { '502': 'The Kubernetes API refused or could not be reached.' } : {}),
-          }),
+          ...dismissalErrors(undismissable, onCluster),
         },
       },
     },

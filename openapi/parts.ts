@@ -24,6 +24,15 @@ export function problem(description: string): OpenAPIV3.ResponseObject {
  * unreadable (400: an unknown query parameter, bad percent-encoding, not HTTP/1.1), arrive too slowly
  * (408) or with too many header bytes (431), both answered before any route, or fail in the server (500).
  */
+/** The errors of dismissing a job, through the API or from its page. */
+export function dismissalErrors(undismissable: boolean, onCluster: boolean): Record<string, OpenAPIV3.ResponseObject> {
+  return errorResponses({
+    ...(undismissable ? { '400': 'An unknown or invalid query parameter, or the job runs and its process does not allow dismissing it.' } : {}),
+    '404': 'No such job.',
+    ...(onCluster ? { '502': 'The Kubernetes API refused or could not be reached.' } : {}),
+  });
+}
+
 export function errorResponses(specific: Record<string, string>): Record<string, OpenAPIV3.ResponseObject> {
   const all: Record<string, string> = {
     '400': 'Invalid request: an unknown or invalid query parameter; the detail names it.',

@@ -8,19 +8,8 @@ import { launchChromium } from '../support/swagger-ui.js';
 
 const HOSTILE = '<script>alert(1)</script>';
 
-const CONFIG = `
-server:
-  bind: {host: 127.0.0.1, port: 0}
-  logging: {level: silent}
-  title: "Processes ${HOSTILE}"
-manager:
-  local_store: {path: ':memory:'}
-  sync_wait_seconds: 5
-resources:
-  echo: {type: process, processor: {name: Echo}}
-  hello-world: {type: process, processor: {name: HelloWorld}}
-  word-frequencies: {type: process, processor: {name: WordFrequencies}}
-`;
+// The default test server, titled with hostile text, with a process that takes a file.
+const CONFIG = `${DEFAULT_TEST_CONFIG.replace('logging: {level: silent}', `logging: {level: silent}\n  title: "Processes ${HOSTILE}"`)}  word-frequencies: {type: process, processor: {name: WordFrequencies}}\n`;
 
 describe('Pages in a browser (headless Chromium, local processes)', function () {
   this.timeout(60_000);
