@@ -59,7 +59,8 @@ export function timeline(job: JobRecord, now: number): Timeline {
   const end = job.finished ?? now;
   const total = Math.max(1, end - job.created);
   const startedAt = job.started ?? (isFinished(job.status) ? end : now);
-  const waiting = Math.round(((startedAt - job.created) / total) * 1000) / 10;
+  // Clamped: a backend's clocks may put the start a moment before the creation.
+  const waiting = Math.min(100, Math.max(0, Math.round(((startedAt - job.created) / total) * 1000) / 10));
   return {
     steps: [step('accepted', job.created), step('running', job.started), step(isFinished(job.status) ? job.status : 'finished', job.finished)],
     waiting,
