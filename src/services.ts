@@ -2,6 +2,7 @@ import type { Ajv } from 'ajv';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
+import type { QueueIntake } from './intake/consumer.js';
 import type { JobManager } from './jobs/manager.js';
 import type { LogArchiveController } from './log-archive/controller.js';
 import type { Notifier } from './notifications/notifier.js';
@@ -20,4 +21,6 @@ export interface Services {
   notifier: Notifier;
   /** The log finalizer controller, when it runs inside this server. */
   logArchive?: LogArchiveController;
+  /** The queue intake, when it runs inside this server (or this process is the intake alone). */
+  intake?: QueueIntake;
 }

@@ -3,18 +3,27 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { NotificationsConfig } from '../config/load.js';
 import { NOTIFICATION_URIS, pendingNotifications, type JobRecord, type NotificationKind, type NotificationState } from '../jobs/job.js';
-import type { CallbackSender, Delivery } from './sender.js';
+import type { Delivery, NotificationSender } from './sender.js';
 
 /** Where the notifier reads jobs and keeps each notification's state (the job manager). */
 export interface NotificationLedger {
   onJobChange(listener: (job: JobRecord) => void): void;
   getJob(jobID: string): Promise<JobRecord>;
   recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean>;
-  withSubscribers(finishedSince: number): Promise<JobRecord[]>;
+  withNotifications(finishedSince: number): Promise<JobRecord[]>;
 }
 
 /** What each notification carries: the statusInfo while running, the results document, the exception. */
 export type NotificationPayloads = Record<NotificationKind, (job: JobRecord) => Promise<unknown>>;
+
+/**
+ * Who sends each channel's notifications: callbacks over HTTP, replies to a queue. A notifier leaves
+ * the notifications of a channel it has no sender for to the process that has one (the intake alone).
+ */
+export interface NotificationSenders {
+  callback?: NotificationSender;
+  reply?: NotificationSender;
+}
 
 /** Longer than a delivery may take, so a claim outlives the request it covers. */
 const CLAIM_MARGIN_MS = 5000;
@@ -35,7 +44,7 @@ export class Notifier {
   constructor(
     private readonly ledger: NotificationLedger,
     private readonly payloads: NotificationPayloads,
-    private readonly sender: CallbackSender,
+    private readonly senders: NotificationSenders,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: NotificationsConfig,
@@ -54,14 +63,14 @@ export class Notifier {
     clearInterval(this.sweepTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await this.sender.close();
+    await Promise.all(Object.values(this.senders).map((sender) => sender.close()));
   }
 
   /** Every job whose notifications may still be due: after a restart, or left by a replica that stopped. */
   private async sweep(): Promise<void> {
     try {
       const since = this.clock.now() - this.options.deadlineMs - this.options.maxBackoffMs;
-      for (const job of await this.ledger.withSubscribers(since)) this.consider(job);
+      for (const job of await this.ledger.withNotifications(since)) this.consider(job);
     } catch (error) {
       this.logger.warn({ err: String(error) }, 'looking for pending notifications failed; the next sweep retries');
     }
@@ -69,7 +78,7 @@ export class Notifier {
 
   private consider(job: JobRecord): void {
     if (this.stopped) return;
-    for (const kind of pendingNotifications(job)) {
+    for (const kind of pendingNotifications(job).filter((due) => this.senderOf(due))) {
       const wait = readyAt(job.notifications![kind]!) - this.clock.now();
       if (wait > 0) this.schedule(job.jobID, kind, wait);
       else void this.attempt(job.jobID, kind);
@@ -139,7 +148,16 @@ export class Notifier {
       return { ok: false, retry: true, error: `its content could not be made: ${(error as Error).message}` };
     }
     // Stable across attempts and replicas, so that a receiver can drop a repeated delivery.
-    return this.sender.send(job.subscriber![NOTIFICATION_URIS[kind]]!, body, { 'idempotency-key': `${job.jobID}:${kind}` });
+    const headers: Record<string, string> = { 'idempotency-key': `${job.jobID}:${kind}` };
+    if (kind === 'reply') {
+      if (job.origin?.correlationId !== undefined) headers['correlation-id'] = job.origin.correlationId;
+      return this.senderOf(kind)!.send(job.origin!.replyTo!, body, headers);
+    }
+    return this.senderOf(kind)!.send(job.subscriber![NOTIFICATION_URIS[kind]]!, body, headers);
+  }
+
+  private senderOf(kind: NotificationKind): NotificationSender | undefined {
+    return kind === 'reply' ? this.senders.reply : this.senders.callback;
   }
 
   private settlement(outcome: Delivery, attempts: number, since: number, at: number): Extract<NotificationState, { state: 'sent' | 'failed' | 'waiting' }> {
