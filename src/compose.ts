@@ -135,7 +135,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   const broker = intakeConfig && connectToBroker(intakeConfig, logger.child({ component: 'intake' }));
   const senders: NotificationSenders = {
     ...(alone ? {} : { callback: new HttpCallbackSender(notifications.policy, notifications.timeoutMs) }),
-    ...(broker ? { reply: new AmqpReplySender(broker, notifications.timeoutMs) } : {}),
+    ...(broker ? { reply: new AmqpReplySender(broker) } : {}),
   };
   const notifier = new Notifier(jobs, notificationPayloads(jobs, representations), senders, clock, logger.child({ component: 'notifications' }), notifications);
   notifier.start();

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer, type Publisher } from 'rabbitmq-client';
@@ -38,6 +39,8 @@ export class QueueIntake {
   private readonly consumers: Consumer[] = [];
   private readonly deadLetters: Publisher;
   readonly metrics: IntakeMetrics = { taken: 0, deadLettered: 0, requeued: 0 };
+  /** Resolves once every queue is declared and consumed (the server does not wait for it: the broker may be down). */
+  ready: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly connection: Connection,
@@ -66,6 +69,7 @@ export class QueueIntake {
       consumer.on('error', (error: Error) => this.logger.warn({ queue: queue.name, err: error.message }, 'queue consumer error; it is set up again'));
       this.consumers.push(consumer);
     }
+    this.ready = Promise.all(this.consumers.map((consumer) => once(consumer, 'ready'))).then(() => undefined);
   }
 
   /** Takes no more messages: those being handled finish (and are acknowledged); prefetched ones go back to the queue. */
@@ -81,6 +85,8 @@ export class QueueIntake {
 
   private async take(queue: IntakeQueueConfig, message: AsyncMessage): Promise<ConsumerStatus> {
     const log = { queue: queue.name, messageId: message.messageId, redelivered: message.redelivered };
+    // The client library hands over application/json parsed, and validation fills in defaults: the dead letter keeps what came.
+    const original = Buffer.isBuffer(message.body) || typeof message.body === 'string' ? Buffer.from(message.body) : Buffer.from(JSON.stringify(message.body));
     let request: IntakeRequest | undefined;
     try {
       request = readQueueMessage(message, queue, this.options.limits, this.options.imageOf);
@@ -97,16 +103,15 @@ export class QueueIntake {
         await sleep(1000 + Math.random() * 4000); // held meanwhile, so a broken cluster is not asked in a tight loop
         return ConsumerStatus.REQUEUE;
       }
-      await this.deadLetter(queue, message, error);
+      await this.deadLetter(queue, message, original, error);
       return ConsumerStatus.ACK;
     }
   }
 
   /** The problem (what is wrong, and the original message) on the dead-letter queue, confirmed before the original is acknowledged. */
-  private async deadLetter(queue: IntakeQueueConfig, message: AsyncMessage, error: unknown): Promise<void> {
+  private async deadLetter(queue: IntakeQueueConfig, message: AsyncMessage, original: Buffer, error: unknown): Promise<void> {
     const problem = error instanceof ProblemError ? error : new IntakeFailed(`The request could not be taken: ${(error as Error).message ?? String(error)}`);
     if (!(error instanceof ProblemError)) this.logger.error({ queue: queue.name, messageId: message.messageId, err: error }, 'queued execute request failed');
-    const original = Buffer.isBuffer(message.body) || typeof message.body === 'string' ? Buffer.from(message.body) : Buffer.from(JSON.stringify(message.body));
     const text = original.toString('utf8');
     const readable = Buffer.from(text, 'utf8').equals(original);
     const document = {

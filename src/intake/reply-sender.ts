@@ -10,31 +10,32 @@ import type { Delivery, NotificationSender } from '../notifications/sender.js';
 export class AmqpReplySender implements NotificationSender {
   private readonly publisher: Publisher;
 
-  constructor(
-    connection: Connection,
-    private readonly timeoutMs: number,
-  ) {
+  constructor(connection: Connection) {
     this.publisher = connection.createPublisher({ confirm: true });
   }
 
+  /**
+   * No timer of its own: a publish abandoned by one would still go out once the connection is back, a
+   * second copy beside the retry. The connection bounds the wait for a channel (acquireTimeout), and a
+   * connection lost before the confirm rejects the publish.
+   */
   async send(queue: string, body: unknown, headers: Record<string, string>): Promise<Delivery> {
     const correlationId = headers['correlation-id'];
-    const published = this.publisher.send(
-      { routingKey: queue, durable: true, contentType: 'application/json', messageId: headers['idempotency-key'], ...(correlationId !== undefined ? { correlationId } : {}) },
-      Buffer.from(JSON.stringify(body)),
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no confirm from the broker within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
     try {
-      await Promise.race([published, timeout]);
+      await this.publisher.send(
+        {
+          routingKey: queue,
+          durable: true,
+          contentType: 'application/json',
+          messageId: headers['idempotency-key'],
+          ...(correlationId !== undefined ? { correlationId } : {}),
+          headers: { 'x-attempt': Number(headers.attempt) },
+        },
+        Buffer.from(JSON.stringify(body)),
+      );
       return { ok: true };
     } catch (error) {
-      published.catch(() => undefined);
       return { ok: false, retry: true, error: `the reply to queue '${queue}' was not confirmed: ${(error as Error).message}` };
-    } finally {
-      clearTimeout(timer);
     }
   }
 

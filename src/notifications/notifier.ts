@@ -124,7 +124,7 @@ export class Notifier {
     const attempts = state.attempts + 1;
     const claim: NotificationState = { state: 'sending', attempts, since, by: this.replica, until: now + this.options.timeoutMs + CLAIM_MARGIN_MS };
     if (!(await this.ledger.recordNotification(jobID, kind, state, claim))) return; // another replica has it
-    const outcome = await this.send(job, kind);
+    const outcome = await this.send(job, kind, attempts);
     const at = this.clock.now();
     const next = this.settlement(outcome, attempts, since, at);
     if (!(await this.ledger.recordNotification(jobID, kind, claim, next))) {
@@ -140,7 +140,7 @@ export class Notifier {
     }
   }
 
-  private async send(job: JobRecord, kind: NotificationKind): Promise<Delivery> {
+  private async send(job: JobRecord, kind: NotificationKind, attempt: number): Promise<Delivery> {
     let body: unknown;
     try {
       body = await this.payloads[kind](job);
@@ -150,6 +150,8 @@ export class Notifier {
     // Stable across attempts and replicas, so that a receiver can drop a repeated delivery.
     const headers: Record<string, string> = { 'idempotency-key': `${job.jobID}:${kind}` };
     if (kind === 'reply') {
+      // Which attempt: a broker redelivers a message as it was, so a receiver tells a repeat from a redelivery.
+      headers.attempt = String(attempt);
       if (job.origin?.correlationId !== undefined) headers['correlation-id'] = job.origin.correlationId;
       return this.senderOf(kind)!.send(job.origin!.replyTo!, body, headers);
     }
