@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Connection, type AsyncMessage, type Consumer, type Publisher } from 'rabbitmq-client';
 import { jobIdOf } from '../../src/intake/messages.js';
 import { LABELS } from '../../src/kubernetes/labels.js';
@@ -8,7 +11,7 @@ import { eventually, type TestServer } from '../support/server.js';
 import { restartAmqpBroker, type AmqpBroker } from '../testenv/amqp-broker.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
 import { realNodeProcess } from '../testenv/real-node.js';
-import { API_TOKEN, ClusterFixture, imageProcess, imageProcessesConfig, realNodeOrSkip } from './support.js';
+import { API_TOKEN, ClusterFixture, imageProcess, imageProcessesConfig, realNodeOrSkip, startIntakeProcess } from './support.js';
 
 /** The broker of the test environment; a suite that cannot have one fails, never skips. */
 export function amqpBroker(): AmqpBroker {
@@ -228,6 +231,35 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     assert.deepEqual(ids.filter((id) => byCorrelation.get(id) !== 1).map((id) => `${id}: ${byCorrelation.get(id) ?? 0}`), [], 'every answer exactly once');
     assert.equal(replies.published().length, 500);
     await cluster.stopServer(api);
+  });
+
+  it('the intake as its own process takes requests for image processes, answers them, and dead-letters local ones; a server with run_in_server: false takes none', async () => {
+    const queues = queuesOf('alone');
+    const replies = await client.collect(queues.replies);
+    const deadLetters = await client.collect(queues.deadLetters);
+    const local = `\n  echo: {type: process, processor: {name: Echo}}\n`;
+    const config = intakeConfig(queues.requests, '', local).replace('intake: {', 'intake: {run_in_server: false, ');
+    const dir = mkdtempSync(join(tmpdir(), 'intake-alone-'));
+    const configFile = join(dir, 'server-config.yaml');
+    writeFileSync(configFile, config);
+    const api = await cluster.server(config, API_TOKEN, { K8S_MANAGER_AMQP_URL: broker.url });
+    assert.equal(api.services.intake, undefined, 'the server runs no intake');
+    const intake = await startIntakeProcess(configFile, cluster.env({ K8S_MANAGER_AMQP_URL: broker.url, K8S_MANAGER_API_TOKEN: API_TOKEN, LOG_LEVEL: 'info' }));
+    try {
+      await client.publish(queues.requests, request('greeter'), { messageId: 'alone-1', correlationId: 'alone-1', replyTo: queues.replies });
+      await client.publish(queues.requests, { process: 'echo', execute: { inputs: {} } }, { messageId: 'alone-2' });
+      const [reply] = await replies.atLeast(1, 60_000);
+      assert.equal((asJson(reply!) as { statusInfo: { status: string } }).statusInfo.status, 'successful');
+      const status = await api.client.get(`/jobs/${jobIdOf(queues.requests, 'alone-1')}`);
+      assert.equal(status.status, 200, 'the server shows the job');
+      const [letter] = await deadLetters.atLeast(1, 30_000);
+      assert.match((asJson(letter!) as { detail: string }).detail, /runs inside the API server/);
+      assert.ok(!intake.output().includes(broker.url.split('@')[0]!.split('//')[1]!), 'the broker credentials are never logged');
+    } finally {
+      await intake.stop();
+      await cluster.stopServer(api);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('two replicas consume one queue: every message becomes one job, answered once', async () => {
