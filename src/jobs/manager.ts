@@ -124,6 +124,9 @@ export class JobManager {
   }
 
   async execute(processId: string, body: unknown, preferences: ExecutionPreferences, queued?: QueuedRequest): Promise<Execution> {
+    // A redelivered message finds the job it made, whatever has changed since (a token, the process).
+    const existing = queued && (await this.findJob(queued.jobID));
+    if (existing) return { mode: 'async', job: existing, preferenceApplied: [] };
     const process = this.registry.get(processId);
     const request = this.checkRequest(process, body);
     const subscriber = request.subscriber && this.checkSubscriber(request.subscriber);
@@ -145,10 +148,6 @@ export class JobManager {
       preferenceApplied.push(`wait=${waitSeconds}`);
     }
 
-    if (queued) {
-      const existing = await this.findJob(queued.jobID);
-      if (existing) return { mode: 'async', job: existing, preferenceApplied };
-    }
     const jobID = queued?.jobID ?? randomUUID();
     // The job's input files are stored first: a bad one refuses the execution before the job exists.
     Object.assign(inputs, await this.data.inputs.store(jobID, fileInputs, given));
