@@ -157,6 +157,22 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     await cluster.stopServer(api);
   });
 
+  it('a local process runs in the server like over HTTP, its job in the store with its origin, answered with its results', async () => {
+    const queues = queuesOf('local');
+    const replies = await client.collect(queues.replies);
+    const api = await server(intakeConfig(queues.requests, '', `\n  echo: {type: process, processor: {name: Echo}}\n`));
+    const body = { process: 'echo', execute: { inputs: { string_input: 'from the queue' }, response: 'document' } };
+    await client.publish(queues.requests, body, { messageId: 'local-1', correlationId: 'local-1', replyTo: queues.replies });
+    const [reply] = await replies.atLeast(1, 30_000);
+    const answer = asJson(reply!) as { statusInfo: Record<string, unknown>; results: Record<string, unknown> };
+    assertOgc('statusInfo', answer.statusInfo);
+    assertOgc('results', answer.results);
+    assert.deepEqual(answer.results, { string_input: 'from the queue' });
+    const status = await api.client.get(`/jobs/${jobIdOf(queues.requests, 'local-1')}`);
+    assert.deepEqual([status.body.status, status.body.origin?.messageId, status.body.notifications?.reply?.status], ['successful', 'local-1', 'sent']);
+    await cluster.stopServer(api);
+  });
+
   it('a redelivered message (the same message_id) finds its job: no second Job, one answer', async () => {
     const queues = queuesOf('redelivered');
     const replies = await client.collect(queues.replies);
