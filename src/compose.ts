@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, JobFailed } from './errors.js';
+import { ConfigError, JobFailed, OutputTooLarge } from './errors.js';
 import type { LogArchiveConfig, ServerConfig } from './config/load.js';
 import { Representations } from './http/representations.js';
 import { resultsDocument } from './http/results.js';
@@ -15,8 +15,12 @@ import { DiskJobFiles } from './job-data/job-files.js';
 import { S3JobFiles } from './job-data/s3-job-files.js';
 import { linkKey, SignedLinks } from './job-data/signed-links.js';
 import type { JobBackend } from './jobs/backend.js';
+import { connectToBroker } from './intake/broker.js';
+import { QueueIntake } from './intake/consumer.js';
+import { AmqpReplySender } from './intake/reply-sender.js';
 import { LocalJobBackend } from './jobs/local-backend.js';
 import { JobManager } from './jobs/manager.js';
+import { createMemoryJobStore } from './jobs/memory-store.js';
 import { openSqliteJobStore } from './jobs/sqlite-store.js';
 import type { JobStore } from './jobs/store.js';
 import { connectToCluster, type ClusterConnection } from './kubernetes/cluster.js';
@@ -25,7 +29,7 @@ import { KubernetesJobBackend } from './kubernetes/kubernetes-backend.js';
 import { S3LogBucket, type LogBucket } from './log-archive/bucket.js';
 import { LogArchiveController } from './log-archive/controller.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
-import { Notifier, type NotificationPayloads } from './notifications/notifier.js';
+import { Notifier, type NotificationPayloads, type NotificationSenders } from './notifications/notifier.js';
 import { LiveJobs } from './pages/live-jobs.js';
 import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
@@ -47,10 +51,17 @@ export interface Overrides {
   localStore?: JobStore;
   /** The cluster to use instead of the one the environment names (tests). */
   cluster?: ClusterConnection;
+  /**
+   * 'intake': the queue intake as its own process (src/intake-main.ts): it takes requests for image
+   * processes only (local jobs live in the server's store), sends only the replies, and leaves the log
+   * archive and the callbacks to the servers.
+   */
+  role?: 'server' | 'intake';
 }
 
 export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv, logger: Logger, overrides: Overrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
+  const alone = overrides.role === 'intake';
   const ajv = createAjv();
   let processes: Process[] = config.resources.map((resource) => resource.processorType.create(resource.id, resource.options, { configDir: dirname(config.file) }));
   const { files } = config.manager;
@@ -61,7 +72,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   }
   const links = new SignedLinks(linkKey(env, files.path && join(files.path, '.link-key')), clock, files.linkTtlSeconds, config.server.url);
   const backends: JobBackend[] = [
-    new LocalJobBackend(overrides.localStore ?? openSqliteJobStore(config.manager.localStorePath), jobFiles, clock, logger),
+    new LocalJobBackend(overrides.localStore ?? (alone ? createMemoryJobStore() : openSqliteJobStore(config.manager.localStorePath)), jobFiles, clock, logger),
   ];
 
   let logArchive: LogArchiveController | undefined;
@@ -101,7 +112,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
       backends.unshift(backend); // asked first for a job: its records are in memory, SQLite's are not
       watchRestarts.push(() => backend.watchRestarts());
       logger.info({ cluster: cluster.source, namespace: cluster.namespace, logArchive: archive ? (archive.runInServer ? 'in this server' : 'separate controller') : 'off' }, 'running image processes as Kubernetes Jobs');
-      if (archive?.runInServer) {
+      if (archive?.runInServer && !alone) {
         const controller = buildLogArchiveController(cluster, archive, clock, logger, bucket);
         watchRestarts.push(() => ({ 'log-archive-pods': controller.metrics().watchRestarts }));
         controller.start();
@@ -129,19 +140,39 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   );
   const representations = new Representations(config.server.url);
   const { notifications } = config.manager;
-  const notifier = new Notifier(
-    jobs,
-    notificationPayloads(jobs, representations),
-    new HttpCallbackSender(notifications.policy, notifications.timeoutMs),
-    clock,
-    logger.child({ component: 'notifications' }),
-    notifications,
-  );
+  const intakeConfig = config.manager.intake && (alone || config.manager.intake.runInServer) ? config.manager.intake : undefined;
+  const broker = intakeConfig && connectToBroker(intakeConfig, logger.child({ component: 'intake' }));
+  const senders: NotificationSenders = {
+    ...(alone ? {} : { callback: new HttpCallbackSender(notifications.policy, notifications.timeoutMs) }),
+    ...(broker ? { reply: new AmqpReplySender(broker) } : {}),
+  };
+  const notifier = new Notifier(jobs, notificationPayloads(jobs, representations), senders, clock, logger.child({ component: 'notifications' }), notifications);
   const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}) });
   jobs.onJobSubmitted((job) => metrics.jobSubmitted(job));
   jobs.onJobChange((job) => metrics.jobChanged(job));
   notifier.onDelivery((kind, settled) => metrics.callbackAttempted(kind, settled));
   notifier.start();
+  let intake: QueueIntake | undefined;
+  if (intakeConfig && broker) {
+    intake = new QueueIntake(
+      broker,
+      intakeConfig,
+      jobs,
+      {
+        limits: { maxBytes: config.server.maxBodyBytes, maxDepth: config.server.maxBodyDepth },
+        imageOf: (id) => {
+          const process = registry.find(id);
+          return process && isImageProcess(process) ? process.spec.image : undefined;
+        },
+        refusal: (id) => {
+          const process = registry.find(id);
+          return alone && process && !isImageProcess(process) ? `Process '${id}' runs inside the API server; this intake runs alone (manager.intake.run_in_server: false) and takes requests for image processes only.` : undefined;
+        },
+      },
+      logger.child({ component: 'intake' }),
+    );
+    intake.start();
+  }
   return {
     config,
     logger,
@@ -151,6 +182,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     jobs,
     notifier,
     metrics,
+    ...(intake ? { intake } : {}),
     representations,
     queryAjv: createAjv({ coerceTypes: true }),
     liveJobs: new LiveJobs(jobs, representations, LIVE_JOBS),
@@ -165,6 +197,17 @@ function notificationPayloads(jobs: JobManager, representations: Representations
     failed: async (job) => {
       const failure = new JobFailed(job.message ?? 'The job failed.');
       return { type: failure.type, title: failure.title, status: failure.status, detail: failure.message, instance: representations.url(`/jobs/${job.jobID}`) };
+    },
+    // The answer to a queued request: its statusInfo, and the results document (outputs by value or by
+    // reference as the request asked; by reference when too large to inline).
+    reply: async (job) => {
+      const statusInfo = representations.statusInfo(job);
+      if (job.status !== 'successful') return { statusInfo };
+      const results = await jobs.results(job.jobID).catch((error: unknown) => {
+        if (error instanceof OutputTooLarge) return jobs.results(job.jobID, { filesByReference: true });
+        throw error;
+      });
+      return { statusInfo, results: resultsDocument(results.outputs) };
     },
   };
 }

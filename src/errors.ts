@@ -236,5 +236,19 @@ export class NotReady extends ProblemError {
   readonly title = 'Not ready';
 }
 
+/** A queued request for a process whose jobs the intake cannot run (a local process, when the intake runs alone). */
+export class IntakeRefused extends ProblemError {
+  readonly status = 422;
+  readonly type = `${OURS}:intake-refused`;
+  readonly title = 'Not taken from the queue';
+}
+
+/** A queued request that failed in the intake itself (a bug): dead-lettered rather than retried for ever. */
+export class IntakeFailed extends ProblemError {
+  readonly status = 500;
+  readonly type = `${OURS}:intake-failed`;
+  readonly title = 'Queued request failed';
+}
+
 /** The configuration file is missing, unreadable or invalid: the server must not start. */
 export class ConfigError extends Error {}

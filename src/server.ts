@@ -51,8 +51,9 @@ export async function startServer(services: Services, graceMs = 10_000): Promise
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        await services.intake?.stop(); // no new jobs from queues
         await services.notifier.stop();
-        await Promise.all([services.jobs.close(), services.logArchive?.stop()]);
+        await Promise.all([services.jobs.close(), services.logArchive?.stop(), services.intake?.disconnect()]);
       })();
       return stopping;
     },

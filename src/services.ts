@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import type { ServerConfig } from './config/load.js';
 import type { Representations } from './http/representations.js';
+import type { QueueIntake } from './intake/consumer.js';
 import type { JobManager } from './jobs/manager.js';
 import type { LogArchiveController } from './log-archive/controller.js';
 import type { ServerMetrics } from './metrics/server-metrics.js';
@@ -28,4 +29,6 @@ export interface Services {
   liveJobs: LiveJobs;
   /** The log finalizer controller, when it runs inside this server. */
   logArchive?: LogArchiveController;
+  /** The queue intake, when it runs inside this server (or this process is the intake alone). */
+  intake?: QueueIntake;
 }

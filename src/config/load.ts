@@ -39,6 +39,25 @@ export interface LogArchiveConfig {
 
 export const BUCKET_VARIABLE_PREFIX = 'K8S_MANAGER_FINALIZER_BUCKET_';
 
+/** The broker's URL (amqp:// or amqps://, credentials in it): from the environment only, never logged. */
+export const AMQP_URL_VARIABLE = 'K8S_MANAGER_AMQP_URL';
+
+export interface IntakeQueueConfig {
+  name: string;
+  deadLetterQueue: string;
+  /** The simpler message shape of queue workers: the processes it may name, and message field → input. */
+  compatible?: { processes: string[]; inputs: Record<string, string> };
+}
+
+export interface IntakeConfig {
+  url: string;
+  /** The broker's host and port: what logs and messages may name. */
+  host: string;
+  runInServer: boolean;
+  prefetch: number;
+  queues: IntakeQueueConfig[];
+}
+
 export interface ResourceConfig {
   id: string;
   processorType: ProcessorType;
@@ -86,6 +105,8 @@ export interface ServerConfig {
     };
     /** Set when the log finalizer controller is on; its bucket comes from the environment. */
     logArchive?: LogArchiveConfig;
+    /** Set when the queue intake is on; its broker comes from the environment. */
+    intake?: IntakeConfig;
   };
   resources: ResourceConfig[];
 }
@@ -190,6 +211,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         ...(kubernetes?.stager ? { stager: { image: kubernetes.stager.image, ...(kubernetes.stager.image_pull_policy ? { imagePullPolicy: kubernetes.stager.image_pull_policy } : {}) } } : {}),
       },
       ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),
+      ...(raw.manager?.intake && raw.manager.intake.enabled !== false ? { intake: intakeConfig(raw.manager.intake, env, new Set(resources.map((r) => r.id)), where) } : {}),
     },
     resources,
   };
@@ -236,6 +258,33 @@ function locate(file: string, document: Document, lines: LineCounter, pointer: s
     }
   }
   return `${file} ${pointer || '/'}`;
+}
+
+function intakeConfig(section: NonNullable<NonNullable<ServerConfigFile['manager']>['intake']>, env: NodeJS.ProcessEnv, processes: Set<string>, where: (path: string) => string): IntakeConfig {
+  const url = env[AMQP_URL_VARIABLE];
+  if (!url) throw new ConfigError(`manager.intake is on, but the environment variable ${AMQP_URL_VARIABLE} is ${url === undefined ? 'not set' : 'empty'}: set it to the broker's amqp:// or amqps:// URL.`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = new URL('invalid:');
+  }
+  // The URL carries the credentials: a message names the variable, never its value.
+  if (!['amqp:', 'amqps:'].includes(parsed.protocol) || !parsed.hostname) throw new ConfigError(`${AMQP_URL_VARIABLE} must be an amqp:// or amqps:// URL with a host.`);
+  const names = new Set<string>();
+  const queues = section.queues.map((queue, index): IntakeQueueConfig => {
+    const deadLetterQueue = queue.dead_letter_queue ?? `${queue.name}.dead-letter`;
+    for (const [name, field] of [[queue.name, 'name'], [deadLetterQueue, 'dead_letter_queue']] as const) {
+      if (names.has(name)) throw new ConfigError(`Invalid configuration:\n  ${where(`/manager/intake/queues/${index}/${field}`)}: queue '${name}' is named twice`);
+      names.add(name);
+    }
+    const unknown = (queue.compatible?.processes ?? []).findIndex((id) => !processes.has(id));
+    if (unknown >= 0) {
+      throw new ConfigError(`Invalid configuration:\n  ${where(`/manager/intake/queues/${index}/compatible/processes/${unknown}`)}: there is no process '${queue.compatible!.processes[unknown]}' under resources`);
+    }
+    return { name: queue.name, deadLetterQueue, ...(queue.compatible ? { compatible: { processes: [...queue.compatible.processes], inputs: { ...queue.compatible.inputs } } } : {}) };
+  });
+  return { url, host: parsed.host, runInServer: section.run_in_server ?? true, prefetch: section.prefetch ?? 16, queues };
 }
 
 /** The archive settings; a missing bucket variable is a start-up error that names it (never a silent "off"). */

@@ -119,6 +119,45 @@ export const serverConfigSchema = {
             sweep_seconds: { type: 'number', minimum: 0.1, maximum: 86400, default: 30, description: 'How often pending notifications are looked for (after a restart, or left by a replica that stopped).' },
           },
         },
+        intake: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['queues'],
+          description: 'Execute requests taken from RabbitMQ (AMQP 0-9-1) queues; the broker URL comes from the environment variable K8S_MANAGER_AMQP_URL.',
+          properties: {
+            enabled: { type: 'boolean', default: true, description: 'false turns the intake off (the section is kept).' },
+            run_in_server: { type: 'boolean', default: true, description: 'false when the intake runs as its own process (npm run intake); it then takes requests for image processes only.' },
+            prefetch: { type: 'integer', minimum: 1, maximum: 1000, default: 16, description: 'Messages of each queue taken at once (unacknowledged): what bounds the work in flight.' },
+            queues: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['name'],
+                properties: {
+                  name: { type: 'string', minLength: 1, maxLength: 255, description: 'The work queue (durable; declared with its dead-letter queue).' },
+                  dead_letter_queue: { type: 'string', minLength: 1, maxLength: 255, description: 'Where refused messages go, as problem+json saying why; default <name>.dead-letter.' },
+                  compatible: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['processes', 'inputs'],
+                    description: 'Also take the simpler message of queue workers: a process id (optional with one process) and fields mapped to inputs; never an image of its own.',
+                    properties: {
+                      processes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 }, description: 'The only processes such a message may name.' },
+                      inputs: {
+                        type: 'object',
+                        minProperties: 1,
+                        additionalProperties: { type: 'string', minLength: 1 },
+                        description: 'Message field → process input, e.g. job_name: name, input_bucket: source, output_bucket: target, timeout: timeout.',
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
         sync_wait_seconds: {
           type: 'integer',
           minimum: 1,

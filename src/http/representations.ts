@@ -56,6 +56,7 @@ export class Representations {
       updated: iso(job.updated),
       ...(job.progress !== undefined ? { progress: job.progress } : {}),
       ...(job.notifications ? { notifications: notificationsOf(job) } : {}),
+      ...(job.origin ? { origin: job.origin } : {}),
       links,
     };
   }
@@ -104,7 +105,7 @@ export const NOTIFICATION_STATUS: Record<NotificationState['state'], string> = {
 function notificationsOf(job: JobRecord): Record<string, unknown> {
   // Once the job has ended, a notification never tried will never be: only the one of its outcome is due.
   const outcome = job.status === 'successful' ? 'success' : job.status === 'failed' ? 'failed' : undefined;
-  const shown = Object.entries(job.notifications ?? {}).filter(([kind, state]) => !(isFinished(job.status) && state.state === 'pending' && kind !== outcome));
+  const shown = Object.entries(job.notifications ?? {}).filter(([kind, state]) => !(isFinished(job.status) && state.state === 'pending' && kind !== outcome && kind !== 'reply'));
   return Object.fromEntries(
     shown.map(([kind, state]) => [kind, { status: NOTIFICATION_STATUS[state.state], attempts: state.attempts, ...('error' in state ? { message: state.error } : {}) }]),
   );

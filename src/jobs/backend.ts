@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Process } from '../processes/process.js';
-import type { JobQuery, JobRecord, JobSlice, NotificationKind, NotificationState, ResultsRequest, Subscriber } from './job.js';
+import type { JobOrigin, JobQuery, JobRecord, JobSlice, NotificationKind, NotificationState, ResultsRequest, Subscriber } from './job.js';
 
 export interface LogRequest {
   /** The container whose log is wanted; undefined means the job's main container. */
@@ -19,6 +19,8 @@ export interface Submission extends ResultsRequest {
   inputs: Record<string, unknown>;
   /** Callback URIs, already checked. */
   subscriber?: Subscriber;
+  /** Set for a request that came from a queue (src/intake/). */
+  origin?: JobOrigin;
 }
 
 /**
@@ -47,8 +49,8 @@ export interface JobBackend {
    * replicas, so exactly one of them claims a delivery. False when the state moved on or the job is gone.
    */
   recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean>;
-  /** Jobs with a subscriber, unfinished or finished since `finishedSince`: those whose notifications may be due. */
-  withSubscribers(finishedSince: number): Promise<JobRecord[]>;
+  /** Jobs with notifications (callbacks, a reply), unfinished or finished since `finishedSince`: those whose notifications may be due. */
+  withNotifications(finishedSince: number): Promise<JobRecord[]>;
   /** Calls the listener with the job whenever one changes. */
   subscribe(listener: (job: JobRecord) => void): void;
   /** Throws, saying why, when the backend cannot serve (store closed, cluster unreachable). */

@@ -27,8 +27,20 @@ export interface Subscriber {
   failedUri?: string;
 }
 
-export type NotificationKind = 'inProgress' | 'success' | 'failed';
-export const NOTIFICATION_KINDS: readonly NotificationKind[] = ['inProgress', 'success', 'failed'];
+/** Callbacks to the subscriber's URIs, and the answer to a queued request's reply_to (src/intake/). */
+export type CallbackKind = 'inProgress' | 'success' | 'failed';
+export type NotificationKind = CallbackKind | 'reply';
+export const NOTIFICATION_KINDS: readonly NotificationKind[] = ['inProgress', 'success', 'failed', 'reply'];
+
+/** Where a job's request came from, when not over HTTP: a message of a queue (src/intake/). */
+export interface JobOrigin {
+  kind: 'amqp';
+  queue: string;
+  messageId: string;
+  /** Where the answer goes, with the message's correlation id, once the job has ended. */
+  replyTo?: string;
+  correlationId?: string;
+}
 
 /**
  * Where one notification of a job stands, kept with the job so that any replica, and a restarted
@@ -58,7 +70,8 @@ export interface JobRecord extends ResultsRequest {
   /** The job's container logs can be read at /jobs/{id}/logs. */
   logs?: boolean;
   subscriber?: Subscriber;
-  /** One state for each notification the subscriber asked for. */
+  origin?: JobOrigin;
+  /** One state for each notification the subscriber (or the origin's reply_to) asked for. */
   notifications?: Partial<Record<NotificationKind, NotificationState>>;
 }
 
@@ -67,22 +80,28 @@ export function sameNotificationState(a: NotificationState | undefined, b: Notif
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** The URI each kind of notification goes to. */
-export const NOTIFICATION_URIS: Record<NotificationKind, keyof Subscriber> = { inProgress: 'inProgressUri', success: 'successUri', failed: 'failedUri' };
+/** The URI each kind of callback goes to. */
+export const NOTIFICATION_URIS: Record<CallbackKind, keyof Subscriber> = { inProgress: 'inProgressUri', success: 'successUri', failed: 'failedUri' };
 
-/** The states a job's notifications start in: pending, one for each URI the subscriber gave. */
-export function initialNotifications(subscriber: Subscriber): NonNullable<JobRecord['notifications']> {
-  return Object.fromEntries(NOTIFICATION_KINDS.filter((kind) => subscriber[NOTIFICATION_URIS[kind]]).map((kind) => [kind, { state: 'pending', attempts: 0 }]));
+/** The states a job's notifications start in: pending, one for each URI the subscriber gave, and one for a reply_to. */
+export function initialNotifications(subscriber: Subscriber | undefined, origin?: JobOrigin): JobRecord['notifications'] {
+  const callbacks = (Object.keys(NOTIFICATION_URIS) as CallbackKind[]).filter((kind) => subscriber?.[NOTIFICATION_URIS[kind]]);
+  const kinds: NotificationKind[] = [...callbacks, ...(origin?.replyTo ? ['reply' as const] : [])];
+  return kinds.length > 0 ? Object.fromEntries(kinds.map((kind) => [kind, { state: 'pending', attempts: 0 }])) : undefined;
 }
 
 /**
  * The notifications of the job still to be delivered: in-progress while it runs (once it has ended
- * there is no point), success or failed once it has (none for a dismissed job).
+ * there is no point), success or failed once it has (none for a dismissed job), and the reply once it
+ * has ended in any way.
  */
 export function pendingNotifications(job: JobRecord): NotificationKind[] {
-  const due: NotificationKind | undefined = job.status === 'running' ? 'inProgress' : job.status === 'successful' ? 'success' : job.status === 'failed' ? 'failed' : undefined;
-  const state = due && job.notifications?.[due];
-  return state && state.state !== 'sent' && state.state !== 'failed' ? [due] : [];
+  const callback: NotificationKind | undefined = job.status === 'running' ? 'inProgress' : job.status === 'successful' ? 'success' : job.status === 'failed' ? 'failed' : undefined;
+  const due = [...(callback ? [callback] : []), ...(isFinished(job.status) ? ['reply' as const] : [])];
+  return due.filter((kind) => {
+    const state = job.notifications?.[kind];
+    return state && state.state !== 'sent' && state.state !== 'failed';
+  });
 }
 
 /** Job-list filters of GET /jobs, already validated. */

@@ -29,11 +29,14 @@ export class LocalJobBackend implements JobBackend {
     if (interrupted > 0) logger.warn({ interrupted }, 'jobs left unfinished by the previous run are now failed');
   }
 
-  async submit({ jobID, process, inputs, response, outputs, subscriber }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs, subscriber, origin }: Submission): Promise<JobRecord> {
     const now = this.clock.now();
+    const notifications = initialNotifications(subscriber, origin);
     const job: JobRecord = { jobID, processID: process.description.id, status: 'accepted', message: 'Accepted', created: now, updated: now, progress: 0, response };
     if (outputs) job.outputs = outputs;
-    if (subscriber) Object.assign(job, { subscriber, notifications: initialNotifications(subscriber) });
+    if (subscriber) job.subscriber = subscriber;
+    if (origin) job.origin = origin;
+    if (notifications) job.notifications = notifications;
     this.store.insert(job);
     this.emit(job);
     setImmediate(() => void this.run(process as LocalProcess, job.jobID, inputs));
@@ -72,8 +75,8 @@ export class LocalJobBackend implements JobBackend {
     return true;
   }
 
-  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
-    return this.store.withSubscribers(finishedSince);
+  async withNotifications(finishedSince: number): Promise<JobRecord[]> {
+    return this.store.withNotifications(finishedSince);
   }
 
   subscribe(listener: (job: JobRecord) => void): void {

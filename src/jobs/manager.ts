@@ -34,6 +34,7 @@ import {
   JOB_STATUSES,
   type Cursor,
   type JobFilter,
+  type JobOrigin,
   type JobRecord,
   type JobStatus,
   type NotificationKind,
@@ -55,6 +56,15 @@ export const TOKEN_INPUT = 'token';
 export interface ExecutionPreferences {
   respondAsync: boolean;
   waitSeconds?: number;
+}
+
+/**
+ * A request taken from a queue (src/intake/): its job id is derived from the message, so a redelivered
+ * message finds the job it made; it never waits for the job, whose end is answered to its reply_to.
+ */
+export interface QueuedRequest {
+  jobID: string;
+  origin: JobOrigin;
 }
 
 export interface Execution {
@@ -116,7 +126,10 @@ export class JobManager {
     this.validateExecute = ajv.compile<ExecuteRequest>(executeRequestSchema);
   }
 
-  async execute(processId: string, body: unknown, preferences: ExecutionPreferences): Promise<Execution> {
+  async execute(processId: string, body: unknown, preferences: ExecutionPreferences, queued?: QueuedRequest): Promise<Execution> {
+    // A redelivered message finds the job it made, whatever has changed since (a token, the process).
+    const existing = queued && (await this.findJob(queued.jobID));
+    if (existing) return { mode: 'async', job: existing, preferenceApplied: [] };
     const process = this.registry.get(processId);
     const request = this.checkRequest(process, body);
     const subscriber = request.subscriber && this.checkSubscriber(request.subscriber);
@@ -138,7 +151,7 @@ export class JobManager {
       preferenceApplied.push(`wait=${waitSeconds}`);
     }
 
-    const jobID = randomUUID();
+    const jobID = queued?.jobID ?? randomUUID();
     // The job's input files are stored first: a bad one refuses the execution before the job exists.
     Object.assign(inputs, await this.data.inputs.store(jobID, fileInputs, given));
     const submission = {
@@ -148,13 +161,14 @@ export class JobManager {
       response: request.response ?? 'raw',
       ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}),
       ...(subscriber ? { subscriber } : {}),
+      ...(queued ? { origin: queued.origin } : {}),
     };
     const job = await this.backendOf(process).submit(submission).catch(async (error: unknown) => {
       await this.data.files.removeJob(jobID);
       throw error;
     });
     for (const listener of this.submittedListeners) listener(job);
-    if (async) return { mode: 'async', job, preferenceApplied };
+    if (async || queued) return { mode: 'async', job, preferenceApplied };
 
     const finished = await this.waiters.wait(job.jobID, waitSeconds * 1000, () => this.backendOf(process).get(job.jobID));
     if (finished) return { mode: 'sync', job: finished, preferenceApplied };
@@ -166,11 +180,17 @@ export class JobManager {
   }
 
   async getJob(jobID: string): Promise<JobRecord> {
+    const job = await this.findJob(jobID);
+    if (!job) throw new NoSuchJob(jobID);
+    return job;
+  }
+
+  private async findJob(jobID: string): Promise<JobRecord | undefined> {
     for (const backend of this.backends.values()) {
       const job = await backend.get(jobID);
       if (job) return job;
     }
-    throw new NoSuchJob(jobID);
+    return undefined;
   }
 
   /** One page of the jobs matching the filter, newest first, merged across backends. */
@@ -304,8 +324,8 @@ export class JobManager {
     return false;
   }
 
-  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
-    return (await Promise.all([...this.backends.values()].map((backend) => backend.withSubscribers(finishedSince)))).flat();
+  async withNotifications(finishedSince: number): Promise<JobRecord[]> {
+    return (await Promise.all([...this.backends.values()].map((backend) => backend.withNotifications(finishedSince)))).flat();
   }
 
   async checkReady(): Promise<void> {

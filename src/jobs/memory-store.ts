@@ -20,7 +20,7 @@ export function createMemoryJobStore(): JobStore {
     },
     delete: (jobID) => jobs.delete(jobID),
     list: (query) => jobs.slice(query),
-    withSubscribers: (finishedSince) => [...jobs.values()].filter((job) => job.subscriber && (job.finished === undefined || job.finished >= finishedSince)).map((job) => ({ ...job })),
+    withNotifications: (finishedSince) => [...jobs.values()].filter((job) => job.notifications && (job.finished === undefined || job.finished >= finishedSince)).map((job) => ({ ...job })),
     failUnfinished(message, now) {
       const unfinished = [...jobs.values()].filter((job) => !isFinished(job.status));
       for (const job of unfinished) jobs.set({ ...job, status: 'failed', message, finished: now, updated: now });

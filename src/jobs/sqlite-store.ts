@@ -20,11 +20,12 @@ interface Row {
   files: string | null;
   subscriber: string | null;
   notifications: string | null;
+  origin: string | null;
 }
 
-const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results', 'files', 'subscriber', 'notifications'] as const;
+const columns = ['job_id', 'process_id', 'status', 'message', 'created', 'started', 'finished', 'updated', 'progress', 'response', 'outputs', 'results', 'files', 'subscriber', 'notifications', 'origin'] as const;
 /** Columns added after the first release: a store made before them gets them at start-up. */
-const addedColumns = ['files', 'subscriber', 'notifications'] as const;
+const addedColumns = ['files', 'subscriber', 'notifications', 'origin'] as const;
 
 /** Node's own SQLite (decision 0019), loaded on first use so that an older Node is told what it lacks. */
 function sqlite(): { DatabaseSync: typeof Database } {
@@ -49,11 +50,13 @@ export function openSqliteJobStore(path: string): JobStore {
   `);
   const existing = new Set((db.prepare('PRAGMA table_info(jobs)').all() as Array<{ name: string }>).map((column) => column.name));
   for (const column of addedColumns.filter((name) => !existing.has(name))) db.exec(`ALTER TABLE jobs ADD COLUMN ${column} TEXT`);
-  db.exec('CREATE INDEX IF NOT EXISTS jobs_with_subscribers ON jobs (finished) WHERE subscriber IS NOT NULL');
+  // Callbacks and replies alike keep their state in `notifications` (the index of older stores keyed on the subscriber).
+  db.exec('DROP INDEX IF EXISTS jobs_with_subscribers');
+  db.exec('CREATE INDEX IF NOT EXISTS jobs_with_notifications ON jobs (finished) WHERE notifications IS NOT NULL');
   const insert = db.prepare(`INSERT INTO jobs (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})`);
   const select = db.prepare('SELECT * FROM jobs WHERE job_id = ?');
   const remove = db.prepare('DELETE FROM jobs WHERE job_id = ?');
-  const withSubscribers = db.prepare('SELECT * FROM jobs WHERE subscriber IS NOT NULL AND (finished IS NULL OR finished >= ?)');
+  const withNotifications = db.prepare('SELECT * FROM jobs WHERE notifications IS NOT NULL AND (finished IS NULL OR finished >= ?)');
   const failUnfinished = db.prepare(
     "UPDATE jobs SET status = 'failed', message = ?, finished = ?, updated = ? WHERE status IN ('accepted', 'running')",
   );
@@ -83,7 +86,7 @@ export function openSqliteJobStore(path: string): JobStore {
     },
     delete: (jobID) => Number(remove.run(jobID).changes) > 0,
     list: (query) => list(prepared, query),
-    withSubscribers: (finishedSince) => (withSubscribers.all(finishedSince) as unknown as Row[]).map(fromRow),
+    withNotifications: (finishedSince) => (withNotifications.all(finishedSince) as unknown as Row[]).map(fromRow),
     failUnfinished: (message, now) => Number(failUnfinished.run(message, now, now).changes),
     close: () => db.close(),
   };
@@ -127,7 +130,7 @@ function keyOf(column: (typeof columns)[number]): keyof JobRecord {
   const keys: Record<(typeof columns)[number], keyof JobRecord> = {
     job_id: 'jobID', process_id: 'processID', status: 'status', message: 'message', created: 'created',
     started: 'started', finished: 'finished', updated: 'updated', progress: 'progress', response: 'response',
-    outputs: 'outputs', results: 'results', files: 'files', subscriber: 'subscriber', notifications: 'notifications',
+    outputs: 'outputs', results: 'results', files: 'files', subscriber: 'subscriber', notifications: 'notifications', origin: 'origin',
   };
   return keys[column];
 }
@@ -149,6 +152,7 @@ function toRow(job: JobRecord): Row {
     files: json(job.files),
     subscriber: json(job.subscriber),
     notifications: json(job.notifications),
+    origin: json(job.origin),
   };
 }
 
@@ -170,6 +174,7 @@ function fromRow(row: Row): JobRecord {
   if (row.files !== null) job.files = JSON.parse(row.files) as JobRecord['files'];
   if (row.subscriber !== null) job.subscriber = JSON.parse(row.subscriber) as JobRecord['subscriber'];
   if (row.notifications !== null) job.notifications = JSON.parse(row.notifications) as JobRecord['notifications'];
+  if (row.origin !== null) job.origin = JSON.parse(row.origin) as JobRecord['origin'];
   return job;
 }
 

@@ -11,8 +11,8 @@ export interface JobStore {
   get(jobID: string): JobRecord | undefined;
   delete(jobID: string): boolean;
   list(query: JobQuery): JobSlice;
-  /** Jobs with a subscriber that are unfinished or finished since then: those whose notifications may be due. */
-  withSubscribers(finishedSince: number): JobRecord[];
+  /** Jobs with notifications (callbacks, a reply) that are unfinished or finished since then: those whose notifications may be due. */
+  withNotifications(finishedSince: number): JobRecord[];
   /** Marks every job that was accepted or running as failed; used at start-up. Returns how many. */
   failUnfinished(message: string, now: number): number;
   close(): void;

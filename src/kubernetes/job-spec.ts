@@ -1,5 +1,5 @@
 import type { V1Container, V1EnvVar, V1Job, V1Volume, V1VolumeMount } from './client-node.js';
-import { initialNotifications, type NotificationKind, type ResultsRequest, type Subscriber } from '../jobs/job.js';
+import { initialNotifications, type JobOrigin, type NotificationKind, type ResultsRequest, type Subscriber } from '../jobs/job.js';
 import { INPUTS_DIR, OUTPUTS_DIR, STAGE_PLAN_VARIABLE, type StagePlan } from '../staging/stage.js';
 import type { ImageProcessSpec } from './generic-image.js';
 import { ANNOTATIONS, jobName, LABELS, LOG_FINALIZER, MAIN_CONTAINER, MANAGED_BY, notificationAnnotation } from './labels.js';
@@ -49,11 +49,17 @@ export interface JobRequest extends ResultsRequest {
   /** Presigned URLs of the job's files, for a process with file inputs or outputs. */
   staging?: StagePlan;
   subscriber?: Subscriber;
+  origin?: JobOrigin;
 }
 
-function subscriberAnnotations(subscriber: Subscriber): Record<string, string> {
-  const states = Object.entries(initialNotifications(subscriber)).map(([kind, state]) => [notificationAnnotation(kind as NotificationKind), JSON.stringify(state)]);
-  return { [ANNOTATIONS.subscriber]: JSON.stringify(subscriber), ...Object.fromEntries(states) };
+/** The subscriber, the origin, and the first state of each notification they ask for. */
+function notificationAnnotations({ subscriber, origin }: JobRequest): Record<string, string> {
+  const states = Object.entries(initialNotifications(subscriber, origin) ?? {}).map(([kind, state]) => [notificationAnnotation(kind as NotificationKind), JSON.stringify(state)]);
+  return {
+    ...(subscriber ? { [ANNOTATIONS.subscriber]: JSON.stringify(subscriber) } : {}),
+    ...(origin ? { [ANNOTATIONS.origin]: JSON.stringify(origin) } : {}),
+    ...Object.fromEntries(states),
+  };
 }
 
 /** The names images written for pygeoapi-k8s-manager read. */
@@ -127,7 +133,7 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
         [ANNOTATIONS.inputs]: JSON.stringify(maskedInputs(inputs)),
         ...(Object.keys(spec.fileOutputs).length ? { [ANNOTATIONS.fileOutputs]: JSON.stringify(spec.fileOutputs) } : {}),
         [ANNOTATIONS.resultsRequest]: JSON.stringify(resultsRequest),
-        ...(request.subscriber ? subscriberAnnotations(request.subscriber) : {}),
+        ...notificationAnnotations(request),
       },
     },
     spec: {

@@ -1,5 +1,5 @@
 import type { V1ContainerStatus, V1Job, V1Pod } from './client-node.js';
-import { isFinished, NOTIFICATION_KINDS, type JobRecord, type NotificationState, type ResultsRequest, type Subscriber } from '../jobs/job.js';
+import { isFinished, NOTIFICATION_KINDS, type JobOrigin, type JobRecord, type NotificationState, type ResultsRequest, type Subscriber } from '../jobs/job.js';
 import { ANNOTATIONS, LABELS, LOG_FINALIZER, MAIN_CONTAINER, notificationAnnotation } from './labels.js';
 
 /** Reasons a pod can wait with before it ever runs, which will not go away by waiting. */
@@ -45,14 +45,14 @@ export function observeJob(job: V1Job, pods: V1Pod[], now: number): ObservedJob 
   observed.record.logs = true;
   const annotations = job.metadata?.annotations ?? {};
   const subscriber = parseJson<Subscriber>(annotations[ANNOTATIONS.subscriber]);
-  if (subscriber) {
-    observed.record.subscriber = subscriber;
-    const states = NOTIFICATION_KINDS.flatMap((kind) => {
-      const state = parseJson<NotificationState>(annotations[notificationAnnotation(kind)]);
-      return state ? [[kind, state] as const] : [];
-    });
-    observed.record.notifications = Object.fromEntries(states);
-  }
+  if (subscriber) observed.record.subscriber = subscriber;
+  const origin = parseJson<JobOrigin>(annotations[ANNOTATIONS.origin]);
+  if (origin) observed.record.origin = origin;
+  const states = NOTIFICATION_KINDS.flatMap((kind) => {
+    const state = parseJson<NotificationState>(annotations[notificationAnnotation(kind)]);
+    return state ? [[kind, state] as const] : [];
+  });
+  if (states.length > 0) observed.record.notifications = Object.fromEntries(states);
   // A pod that has ended but still holds the log finalizer: the archive has not (yet) succeeded.
   const waiting = pods.some((pod) => pod.metadata?.finalizers?.includes(LOG_FINALIZER) && (pod.metadata.deletionTimestamp || ['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')));
   if (waiting && isFinished(observed.record.status)) observed.record.message = `${observed.record.message ?? ''}; its logs are waiting to be archived`;

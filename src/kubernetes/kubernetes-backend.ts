@@ -120,7 +120,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
   }
 
-  async submit({ jobID, process, inputs, response, outputs, subscriber }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs, subscriber, origin }: Submission): Promise<JobRecord> {
     if (!isImageProcess(process)) throw new Error(`process '${process.description.id}' is not an image process`);
     const inputsBytes = Buffer.byteLength(JSON.stringify(inputs));
     if (inputsBytes > this.options.maxInputsBytes) {
@@ -134,7 +134,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     const body = buildJob(
       process.spec,
-      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}), ...(subscriber ? { subscriber } : {}) },
+      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}), ...(subscriber ? { subscriber } : {}), ...(origin ? { origin } : {}) },
       this.options.defaults,
     );
     let created: V1Job;
@@ -300,8 +300,8 @@ export class KubernetesJobBackend implements JobBackend {
     }
   }
 
-  async withSubscribers(finishedSince: number): Promise<JobRecord[]> {
-    return [...this.observed.values()].map(({ record }) => record).filter((record) => record.subscriber && (record.finished === undefined || record.finished >= finishedSince));
+  async withNotifications(finishedSince: number): Promise<JobRecord[]> {
+    return [...this.observed.values()].map(({ record }) => record).filter((record) => record.notifications && (record.finished === undefined || record.finished >= finishedSince));
   }
 
   subscribe(listener: (job: JobRecord) => void): void {

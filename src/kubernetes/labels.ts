@@ -34,6 +34,8 @@ export const ANNOTATIONS = {
   files: `${PREFIX}/files`,
   /** The callback URIs of the execute request's subscriber, as JSON. */
   subscriber: `${PREFIX}/subscriber`,
+  /** Where the request came from when not over HTTP (a queue message: queue, message id, reply_to), as JSON. */
+  origin: `${PREFIX}/origin`,
 } as const;
 
 /** Where one notification of the job stands (NotificationState, as JSON); updated only by compare-and-set. */

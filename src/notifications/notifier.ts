@@ -3,14 +3,14 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { NotificationsConfig } from '../config/load.js';
 import { NOTIFICATION_URIS, pendingNotifications, type JobRecord, type NotificationKind, type NotificationState } from '../jobs/job.js';
-import type { CallbackSender, Delivery } from './sender.js';
+import type { Delivery, NotificationSender } from './sender.js';
 
 /** Where the notifier reads jobs and keeps each notification's state (the job manager). */
 export interface NotificationLedger {
   onJobChange(listener: (job: JobRecord) => void): void;
   getJob(jobID: string): Promise<JobRecord>;
   recordNotification(jobID: string, kind: NotificationKind, expected: NotificationState, next: NotificationState): Promise<boolean>;
-  withSubscribers(finishedSince: number): Promise<JobRecord[]>;
+  withNotifications(finishedSince: number): Promise<JobRecord[]>;
 }
 
 /** What each notification carries: the statusInfo while running, the results document, the exception. */
@@ -18,6 +18,15 @@ export type NotificationPayloads = Record<NotificationKind, (job: JobRecord) => 
 
 /** Where a delivery attempt leaves its notification: sent, waiting to be retried, or given up. */
 export type SettledState = 'sent' | 'waiting' | 'failed';
+
+/**
+ * Who sends each channel's notifications: callbacks over HTTP, replies to a queue. A notifier leaves
+ * the notifications of a channel it has no sender for to the process that has one (the intake alone).
+ */
+export interface NotificationSenders {
+  callback?: NotificationSender;
+  reply?: NotificationSender;
+}
 
 /** Longer than a delivery may take, so a claim outlives the request it covers. */
 const CLAIM_MARGIN_MS = 5000;
@@ -39,7 +48,7 @@ export class Notifier {
   constructor(
     private readonly ledger: NotificationLedger,
     private readonly payloads: NotificationPayloads,
-    private readonly sender: CallbackSender,
+    private readonly senders: NotificationSenders,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: NotificationsConfig,
@@ -63,14 +72,14 @@ export class Notifier {
     clearInterval(this.sweepTimer);
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    await this.sender.close();
+    await Promise.all(Object.values(this.senders).map((sender) => sender.close()));
   }
 
   /** Every job whose notifications may still be due: after a restart, or left by a replica that stopped. */
   private async sweep(): Promise<void> {
     try {
       const since = this.clock.now() - this.options.deadlineMs - this.options.maxBackoffMs;
-      for (const job of await this.ledger.withSubscribers(since)) this.consider(job);
+      for (const job of await this.ledger.withNotifications(since)) this.consider(job);
     } catch (error) {
       this.logger.warn({ err: String(error) }, 'looking for pending notifications failed; the next sweep retries');
     }
@@ -78,7 +87,7 @@ export class Notifier {
 
   private consider(job: JobRecord): void {
     if (this.stopped) return;
-    for (const kind of pendingNotifications(job)) {
+    for (const kind of pendingNotifications(job).filter((due) => this.senderOf(due))) {
       const wait = readyAt(job.notifications![kind]!) - this.clock.now();
       if (wait > 0) this.schedule(job.jobID, kind, wait);
       else void this.attempt(job.jobID, kind);
@@ -124,7 +133,7 @@ export class Notifier {
     const attempts = state.attempts + 1;
     const claim: NotificationState = { state: 'sending', attempts, since, by: this.replica, until: now + this.options.timeoutMs + CLAIM_MARGIN_MS };
     if (!(await this.ledger.recordNotification(jobID, kind, state, claim))) return; // another replica has it
-    const outcome = await this.send(job, kind);
+    const outcome = await this.send(job, kind, attempts);
     const at = this.clock.now();
     const next = this.settlement(outcome, attempts, since, at);
     if (!(await this.ledger.recordNotification(jobID, kind, claim, next))) {
@@ -141,7 +150,7 @@ export class Notifier {
     }
   }
 
-  private async send(job: JobRecord, kind: NotificationKind): Promise<Delivery> {
+  private async send(job: JobRecord, kind: NotificationKind, attempt: number): Promise<Delivery> {
     let body: unknown;
     try {
       body = await this.payloads[kind](job);
@@ -149,7 +158,18 @@ export class Notifier {
       return { ok: false, retry: true, error: `its content could not be made: ${(error as Error).message}` };
     }
     // Stable across attempts and replicas, so that a receiver can drop a repeated delivery.
-    return this.sender.send(job.subscriber![NOTIFICATION_URIS[kind]]!, body, { 'idempotency-key': `${job.jobID}:${kind}` });
+    const headers: Record<string, string> = { 'idempotency-key': `${job.jobID}:${kind}` };
+    if (kind === 'reply') {
+      // Which attempt: a broker redelivers a message as it was, so a receiver tells a repeat from a redelivery.
+      headers.attempt = String(attempt);
+      if (job.origin?.correlationId !== undefined) headers['correlation-id'] = job.origin.correlationId;
+      return this.senderOf(kind)!.send(job.origin!.replyTo!, body, headers);
+    }
+    return this.senderOf(kind)!.send(job.subscriber![NOTIFICATION_URIS[kind]]!, body, headers);
+  }
+
+  private senderOf(kind: NotificationKind): NotificationSender | undefined {
+    return kind === 'reply' ? this.senders.reply : this.senders.callback;
   }
 
   private settlement(outcome: Delivery, attempts: number, since: number, at: number): Extract<NotificationState, { state: SettledState }> {

@@ -4,9 +4,12 @@ import { guardedLookup, urlRefusal, type UrlPolicy } from '../net/url-guard.js';
 /** What became of one delivery: done, or why not and whether trying again may help. */
 export type Delivery = { ok: true } | { ok: false; retry: boolean; error: string };
 
-/** Posts one notification to a subscriber's URI. */
-export interface CallbackSender {
-  send(uri: string, body: unknown, headers: Record<string, string>): Promise<Delivery>;
+/**
+ * Sends one notification to its address: a subscriber's URI (callbacks), or a reply_to queue (replies,
+ * src/intake/). `idempotency-key` in the headers is the same on every attempt and replica.
+ */
+export interface NotificationSender {
+  send(address: string, body: unknown, headers: Record<string, string>): Promise<Delivery>;
   close(): Promise<void>;
 }
 
@@ -16,7 +19,7 @@ export interface CallbackSender {
  * delivery is bounded in time. Messages (shown in the job's status) name only the host: a webhook's
  * path or query often is its secret.
  */
-export class HttpCallbackSender implements CallbackSender {
+export class HttpCallbackSender implements NotificationSender {
   private readonly agent: Agent;
 
   constructor(

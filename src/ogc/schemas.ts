@@ -116,6 +116,18 @@ export const statusInfoSchema = {
     updated: { type: 'string', format: 'date-time' },
     progress: { type: 'integer', minimum: 0, maximum: 100 },
     links: { type: 'array', items: linkSchema },
+    origin: {
+      type: 'object',
+      description: 'Where the execute request came from when not over HTTP: a message of a queue (the queue intake), answered to its reply_to once the job has ended.',
+      required: ['kind', 'queue', 'messageId'],
+      properties: {
+        kind: { type: 'string', enum: ['amqp'] },
+        queue: { type: 'string' },
+        messageId: { type: 'string' },
+        replyTo: { type: 'string' },
+        correlationId: { type: 'string' },
+      },
+    },
   },
 } as const;
 

@@ -90,12 +90,12 @@ export async function startExpressFloor(body: unknown): Promise<{ url: string; s
   return { url, stop: () => child.kill('SIGTERM') };
 }
 
-/** The server as its own process, with one image process `bench` whose Jobs go to `namespace`. */
-export function startBenchServer(kubeconfigPath: string, namespace: string, token: string): Promise<ServerProcess> {
+/** The server as its own process, with one image process `bench` whose Jobs go to `namespace`; with `intake`, it also takes requests from that queue. */
+export function startBenchServer(kubeconfigPath: string, namespace: string, token: string, intake?: { url: string; queue: string }): Promise<ServerProcess> {
   return startServerProcess(
     `
 server: {bind: {host: 127.0.0.1, port: 0}, logging: {level: warn}}
-manager: {local_store: {path: ':memory:'}}
+manager: {local_store: {path: ':memory:'}${intake ? `, intake: {prefetch: 64, queues: [{name: '${intake.queue}'}]}` : ''}}
 resources:
   bench:
     type: process
@@ -104,6 +104,6 @@ resources:
       image: example.test/bench:1
       metadata: {title: Bench, inputs: {n: {minOccurs: 0, schema: {type: integer}}}}
 `,
-    { KUBECONFIG: kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: token },
+    { KUBECONFIG: kubeconfigPath, K8S_MANAGER_NAMESPACE: namespace, K8S_MANAGER_API_TOKEN: token, ...(intake ? { K8S_MANAGER_AMQP_URL: intake.url } : {}) },
   );
 }

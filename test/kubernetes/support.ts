@@ -189,7 +189,7 @@ export async function submitWhileCreationAnswersAreLost(options: {
   }
 }
 
-/** The log finalizer controller as its own process (dist/src/controller-main.js, as `npm run controller`). */
+/** A program of the server's run as its own process: the log finalizer controller (`npm run controller`) or the queue intake (`npm run intake`). */
 export interface ControllerProcess {
   child: ChildProcess;
   /** Everything it printed so far. */
@@ -198,8 +198,17 @@ export interface ControllerProcess {
 }
 
 /** Starts the controller with the config file and environment given; resolves once it leads. */
-export async function startControllerProcess(configFile: string, env: NodeJS.ProcessEnv): Promise<ControllerProcess> {
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'controller-main.js'), '--config', configFile], {
+export function startControllerProcess(configFile: string, env: NodeJS.ProcessEnv): Promise<ControllerProcess> {
+  return startProgramProcess('controller-main.js', 'became the leader', configFile, env);
+}
+
+/** Starts the queue intake alone; resolves once it consumes its queues. */
+export function startIntakeProcess(configFile: string, env: NodeJS.ProcessEnv): Promise<ControllerProcess> {
+  return startProgramProcess('intake-main.js', 'taking execute requests from the queue', configFile, env);
+}
+
+async function startProgramProcess(program: string, readyLine: string, configFile: string, env: NodeJS.ProcessEnv): Promise<ControllerProcess> {
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', program), '--config', configFile], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -214,8 +223,8 @@ export async function startControllerProcess(configFile: string, env: NodeJS.Pro
     },
   };
   try {
-    await eventually(async () => output, (text) => text.includes('became the leader') || child.exitCode !== null, 20_000);
-    assert.equal(child.exitCode, null, `the controller exited: ${output}`);
+    await eventually(async () => output, (text) => text.includes(readyLine) || child.exitCode !== null, 20_000);
+    assert.equal(child.exitCode, null, `${program} exited: ${output}`);
   } catch (error) {
     await controller.stop();
     throw error;

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { AMQP_BROKER_PACKAGE, amqpBrokerMissing, startAmqpBroker, type AmqpBroker } from './amqp-broker.js';
 import { ensureBinaries } from './binaries.js';
 import { createFakeNode, crdIsEstablished, defaultServiceAccountExists, fakeNodeName, installKwokLogsCrd, nodeIsReady } from './cluster-objects.js';
 import {
@@ -40,6 +41,10 @@ export interface TestEnvironment {
   realNode?: RealNodeConnection;
   /** What this machine lacks for the real node (only outside CI: in CI a missing piece fails the start). */
   realNodeMissing?: string[];
+  /** The RabbitMQ broker of the queue intake's suites; unset when this machine cannot run one (then see amqpMissing). */
+  amqp?: AmqpBroker;
+  /** What this machine lacks for the broker (only outside CI, like realNodeMissing). */
+  amqpMissing?: string[];
   stateDir: string;
   connectionFile: string;
 }
@@ -52,10 +57,10 @@ export interface StartOptions {
 }
 
 /** Stop order: the API server's clients first, then the API server, etcd last. */
-const stopOrder = [['kwok', 'kube-scheduler', 'kube-controller-manager', 'pod-log-binder', 'versitygw'], ['kube-apiserver'], ['etcd']];
+const stopOrder = [['kwok', 'kube-scheduler', 'kube-controller-manager', 'pod-log-binder', 'versitygw', 'rabbitmq'], ['kube-apiserver', 'epmd'], ['etcd']];
 
 /** What a fresh start replaces in the state dir (nothing else there is touched). */
-const stateEntries = ['etcd', 's3', 'pki', 'logs', 'pids', 'pod-logs', 'kubeconfig', 'kwok.yaml', 'connection.json'];
+const stateEntries = ['etcd', 's3', 'pki', 'logs', 'pids', 'pod-logs', 'kubeconfig', 'kwok.yaml', 'connection.json', 'amqp'];
 
 /**
  * The real node runs where it can. In CI a machine that cannot run it fails the start (the suites that
@@ -84,6 +89,12 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
     throw new TestEnvironmentError(`a test environment already runs in ${stateDir} (${running.join(', ')}); stop it first: npm run testenv:down`);
   }
   const realNodeLacks = realNodePlan(log);
+  const amqpLacks = amqpBrokerMissing();
+  if (amqpLacks.length > 0) {
+    const what = `the AMQP broker cannot run here: missing ${amqpLacks.join('; ')}. On Debian: apt-get install ${AMQP_BROKER_PACKAGE}`;
+    if (process.env.CI) throw new TestEnvironmentError(what);
+    log(`[testenv] WARNING: ${what}. The queue intake suites will FAIL.`);
+  }
   await stopRealNode(stateDir); // what a crashed run left on the host
   for (const entry of stateEntries) rmSync(join(stateDir, entry), { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
@@ -105,9 +116,11 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
   writeFileSync(files.kwokConfig, kwokConfigYaml(defaultLogFile));
 
   try {
-    log('[testenv] starting etcd, S3');
+    log(`[testenv] starting etcd, S3${amqpLacks.length ? '' : ', the AMQP broker'}`);
     const s3Started = startS3Server(stateDir, bin, s3Port);
     s3Started.catch(() => undefined); // awaited below; this keeps an early failure from being "unhandled"
+    const amqpStarted = amqpLacks.length ? undefined : startAmqpBroker(stateDir);
+    amqpStarted?.catch(() => undefined);
     const etcd = startServer(stateDir, etcdSpec(bin, ports, files));
     await waitForServer(etcd, 'etcd /health', () => etcdHealthy(ports), 20_000);
 
@@ -136,7 +149,9 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
       waitForServer(binder, 'the pod-log binder to watch pods', async () => logTail(binder.logFile).includes(binderReadyLine), 20_000),
       s3Started,
       realNodeStarted,
+      amqpStarted,
     ]);
+    const amqp = await amqpStarted;
     const { s3 } = await s3Started;
     const realNode = await realNodeStarted;
 
@@ -146,6 +161,7 @@ export async function startTestEnvironment(opts: StartOptions = {}): Promise<Tes
       kubectl: bin.kubectl,
       s3,
       ...(realNode ? { realNode } : { realNodeMissing: realNodeLacks }),
+      ...(amqp ? { amqp } : { amqpMissing: amqpLacks }),
       stateDir,
       connectionFile,
     };

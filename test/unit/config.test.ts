@@ -30,6 +30,41 @@ describe('configuration: server-config.yaml', () => {
     assert.deepEqual(config.resources.map((r) => r.id), ['echo']);
   });
 
+  describe('queue intake (manager.intake, K8S_MANAGER_AMQP_URL)', () => {
+    const url = 'amqp://intake:s3cret-pass@broker.test:5672/vhost';
+    const intake = (section: string) => `manager:\n  intake: ${section}\n${minimal}`;
+
+    it('reads the queues with their dead-letter queues, and keeps only the host to show', () => {
+      const config = load(intake("{queues: [{name: requests}, {name: legacy, dead_letter_queue: legacy.refused, compatible: {processes: [echo], inputs: {job_name: text}}}]}"), { K8S_MANAGER_AMQP_URL: url }).load();
+      assert.deepEqual(config.manager.intake, {
+        url,
+        host: 'broker.test:5672',
+        runInServer: true,
+        prefetch: 16,
+        queues: [
+          { name: 'requests', deadLetterQueue: 'requests.dead-letter' },
+          { name: 'legacy', deadLetterQueue: 'legacy.refused', compatible: { processes: ['echo'], inputs: { job_name: 'text' } } },
+        ],
+      });
+    });
+
+    it('is off with enabled: false, and needs no broker then', () => {
+      assert.equal(load(intake('{enabled: false, queues: [{name: requests}]}')).load().manager.intake, undefined);
+    });
+
+    it('refuses to start without the broker URL, or with one that is not amqp(s), never showing it', () => {
+      assert.throws(() => load(intake('{queues: [{name: requests}]}')).load(), (error: Error) => error instanceof ConfigError && /K8S_MANAGER_AMQP_URL is not set/.test(error.message));
+      const wrong = 'http://intake:s3cret-pass@broker.test/';
+      assert.throws(() => load(intake('{queues: [{name: requests}]}'), { K8S_MANAGER_AMQP_URL: wrong }).load(), (error: Error) => /amqp:\/\/ or amqps:\/\//.test(error.message) && !error.message.includes('s3cret'));
+    });
+
+    it('names the file and line of a compatible process that does not exist, and of a queue named twice', () => {
+      const { file, load: bad } = load(intake('{queues: [{name: requests, compatible: {processes: [nope], inputs: {a: b}}}]}'), { K8S_MANAGER_AMQP_URL: url });
+      assert.throws(bad, (error: Error) => error.message.includes(`${file}:2`) && /there is no process 'nope'/.test(error.message));
+      assert.throws(load(intake('{queues: [{name: a}, {name: a.dead-letter}]}'), { K8S_MANAGER_AMQP_URL: url }).load, /queue 'a.dead-letter' is named twice/);
+    });
+  });
+
   describe('link key (K8S_MANAGER_LINK_KEY)', () => {
     it('refuses a key shorter than 32 bytes', () => {
       assert.throws(() => linkKey({ K8S_MANAGER_LINK_KEY: 'short' }, undefined), (error: Error) => error instanceof ConfigError && /at least 32 bytes/.test(error.message));

@@ -67,7 +67,8 @@ describe('job stores: SQLite and in-memory answer every query alike', () => {
   });
 
   it('round-trips every field of a job', () => {
-    const job: JobRecord = { jobID: 'full', processID: 'echo', status: 'successful', message: 'm', created: 1, started: 2, finished: 3, updated: 4, progress: 100, response: 'document', outputs: { a: { transmissionMode: 'value' } }, results: { a: [1, { b: null }] }, files: { f: { mediaType: 'text/csv', size: 12 } } };
+    const job: JobRecord = { jobID: 'full', processID: 'echo', status: 'successful', message: 'm', created: 1, started: 2, finished: 3, updated: 4, progress: 100, response: 'document', outputs: { a: { transmissionMode: 'value' } }, results: { a: [1, { b: null }] }, files: { f: { mediaType: 'text/csv', size: 12 } },
+      origin: { kind: 'amqp', queue: 'requests', messageId: 'm-1', replyTo: 'answers', correlationId: 'c-1' }, notifications: { reply: { state: 'pending', attempts: 0 } } };
     sqlite.insert(job);
     assert.deepEqual(sqlite.get('full'), job);
     assert.deepEqual(sqlite.update('full', { message: 'n', progress: 50 }), { ...job, message: 'n', progress: 50 });

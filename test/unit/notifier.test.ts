@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import type { NotificationsConfig } from '../../src/config/load.js';
 import { sameNotificationState, type JobRecord, type NotificationKind, type NotificationState } from '../../src/jobs/job.js';
 import { Notifier, type NotificationLedger } from '../../src/notifications/notifier.js';
-import type { CallbackSender, Delivery } from '../../src/notifications/sender.js';
+import type { Delivery, NotificationSender } from '../../src/notifications/sender.js';
 import { eventually } from '../support/server.js';
 
 /** One successful job with a successUri, kept in memory the way a backend keeps it. */
@@ -23,12 +23,12 @@ class MemoryLedger implements NotificationLedger {
     this.writes.push(next);
     return true;
   }
-  async withSubscribers(): Promise<JobRecord[]> {
+  async withNotifications(): Promise<JobRecord[]> {
     return [structuredClone(this.job)];
   }
 }
 
-class ScriptedSender implements CallbackSender {
+class ScriptedSender implements NotificationSender {
   readonly sent: Array<Record<string, string>> = [];
   constructor(private readonly answers: (attempt: number) => Delivery) {}
   async send(_uri: string, _body: unknown, headers: Record<string, string>): Promise<Delivery> {
@@ -46,7 +46,7 @@ const options = (overrides: Partial<NotificationsConfig> = {}): NotificationsCon
 describe('Notifier: claim, send, settle, retry', () => {
   const run = async (sender: ScriptedSender, config: NotificationsConfig, until: (ledger: MemoryLedger) => boolean) => {
     const ledger = new MemoryLedger();
-    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({ done: true }), failed: async () => ({}) }, sender, { now: () => Date.now() }, pino({ level: 'silent' }), config, 'replica-a');
+    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({ done: true }), failed: async () => ({}), reply: async () => ({}) }, { callback: sender }, { now: () => Date.now() }, pino({ level: 'silent' }), config, 'replica-a');
     notifier.start();
     try {
       await eventually(async () => ledger.job.notifications!.success!, () => until(ledger));
@@ -91,7 +91,7 @@ describe('Notifier: claim, send, settle, retry', () => {
     const sender = new ScriptedSender(() => ({ ok: true }));
     const ledger = new MemoryLedger();
     ledger.job.notifications!.success = { state: 'sending', attempts: 5, since: Date.now(), by: 'replica-b', until: Date.now() - 1 };
-    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({}), failed: async () => ({}) }, sender, { now: () => Date.now() }, pino({ level: 'silent' }), options(), 'replica-a');
+    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({}), failed: async () => ({}), reply: async () => ({}) }, { callback: sender }, { now: () => Date.now() }, pino({ level: 'silent' }), options(), 'replica-a');
     notifier.start();
     await eventually(async () => ledger.job.notifications!.success!.state, (state) => state === 'failed');
     await notifier.stop();
@@ -104,7 +104,7 @@ describe('Notifier: claim, send, settle, retry', () => {
     const ledger = new MemoryLedger();
     const held: NotificationState = { state: 'sending', attempts: 1, since: Date.now(), by: 'replica-b', until: Date.now() + 60_000 };
     ledger.job.notifications!.success = held;
-    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({}), failed: async () => ({}) }, sender, { now: () => Date.now() }, pino({ level: 'silent' }), options(), 'replica-a');
+    const notifier = new Notifier(ledger, { inProgress: async () => ({}), success: async () => ({}), failed: async () => ({}), reply: async () => ({}) }, { callback: sender }, { now: () => Date.now() }, pino({ level: 'silent' }), options(), 'replica-a');
     notifier.start();
     await new Promise((resolve) => setTimeout(resolve, 100)); // five sweeps
     await notifier.stop();
