@@ -147,7 +147,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     ...(broker ? { reply: new AmqpReplySender(broker) } : {}),
   };
   const notifier = new Notifier(jobs, notificationPayloads(jobs, representations), senders, clock, logger.child({ component: 'notifications' }), notifications);
-  const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}) });
+  const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}), ...(broker ? { intake: () => intake?.metrics ?? { taken: 0, deadLettered: 0, requeued: 0 } } : {}) });
   jobs.onJobSubmitted((job) => metrics.jobSubmitted(job));
   jobs.onJobChange((job) => metrics.jobChanged(job));
   notifier.onDelivery((kind, settled) => metrics.callbackAttempted(kind, settled));

@@ -9,7 +9,7 @@ import { UNMATCHED_ROUTE, type ServerMetrics } from './server-metrics.js';
 export const metricsQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const;
 
 /** GET /metrics: the Prometheus text format. No secret is in it (decision 0022), so it is open like /healthz. */
-export function metricsRoutes({ metrics, queryAjv }: Services): Router {
+export function metricsRoutes({ metrics, queryAjv }: Pick<Services, 'metrics' | 'queryAjv'>): Router {
   const router = Router();
   const parseNone = queryParser(queryAjv, metricsQuerySchema);
   router.route('/metrics').get(async (req, res) => {

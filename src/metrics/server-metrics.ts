@@ -17,6 +17,13 @@ export interface LogArchiveCounts {
   pendingFinalizers: number;
 }
 
+/** What the queue intake counts itself, read at each scrape (its IntakeMetrics). */
+export interface IntakeCounts {
+  taken: number;
+  deadLettered: number;
+  requeued: number;
+}
+
 /** How one attempt to call a subscriber back was settled (the state its notification moved to), and its label. */
 const DELIVERY_OUTCOMES = { sent: 'delivered', waiting: 'retrying', failed: 'given_up' } as const;
 
@@ -27,6 +34,7 @@ export interface MetricSources {
   /** Restarts of each watch since this process started, by watch name. */
   watchRestarts?: Array<() => Record<string, number>>;
   logArchive?: () => LogArchiveCounts;
+  intake?: () => IntakeCounts;
 }
 
 const SECONDS_TO_HOURS = [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600];
@@ -89,7 +97,7 @@ export class ServerMetrics {
 
   constructor(sources: MetricSources = {}) {
     collectDefaultMetrics({ register: this.registry });
-    const { jobCounts, watchRestarts, logArchive } = sources;
+    const { jobCounts, watchRestarts, logArchive, intake } = sources;
     if (jobCounts) {
       new Gauge({
         name: 'ogcapi_jobs',
@@ -107,6 +115,17 @@ export class ServerMetrics {
       });
     }
     if (logArchive) this.mirrorLogArchive(logArchive);
+    if (intake) {
+      const outcomes = { taken: 'taken', deadLettered: 'dead_lettered', requeued: 'requeued' } as const;
+      mirroredCounter(
+        this.registry,
+        { name: 'ogcapi_intake_messages_total', help: 'Queue messages this replica handled: taken (a job exists), dead_lettered (refused, with the reason), requeued (to retry).', labelNames: ['outcome'] },
+        (set) => {
+          const counts = intake();
+          for (const key of Object.keys(outcomes) as Array<keyof typeof outcomes>) set({ outcome: outcomes[key] }, counts[key]);
+        },
+      );
+    }
   }
 
   /** The text Prometheus scrapes. */

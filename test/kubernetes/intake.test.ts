@@ -7,6 +7,7 @@ import { Connection, type AsyncMessage, type Consumer, type Publisher } from 'ra
 import { jobIdOf } from '../../src/intake/messages.js';
 import { LABELS } from '../../src/kubernetes/labels.js';
 import { assertOgc } from '../support/ogc-schemas.js';
+import { parsePrometheusText, sumOf } from '../support/prometheus-text.js';
 import { eventually, type TestServer } from '../support/server.js';
 import { restartAmqpBroker, type AmqpBroker } from '../testenv/amqp-broker.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
@@ -270,6 +271,10 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
       assert.equal(status.status, 200, 'the server shows the job');
       const [letter] = await deadLetters.atLeast(1, 30_000);
       assert.match((asJson(letter!) as { detail: string }).detail, /runs inside the API server/);
+      const metrics = parsePrometheusText(await (await fetch(intake.metricsUrl())).text());
+      assert.equal(sumOf(metrics, 'ogcapi_intake_messages_total', 'ogcapi_intake_messages_total', { outcome: 'taken' }), 1, 'its /metrics counts the message taken');
+      assert.equal(sumOf(metrics, 'ogcapi_intake_messages_total', 'ogcapi_intake_messages_total', { outcome: 'dead_lettered' }), 1, 'and the one dead-lettered');
+      assert.equal(sumOf(metrics, 'ogcapi_jobs_submitted_total', 'ogcapi_jobs_submitted_total', { process: 'greeter' }), 1);
       assert.ok(!intake.output().includes(broker.url.split('@')[0]!.split('//')[1]!), 'the broker credentials are never logged');
     } finally {
       await intake.stop();

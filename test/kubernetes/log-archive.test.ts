@@ -13,6 +13,7 @@ import type { LogArchiveController } from '../../src/log-archive/controller.js';
 import { createLogger } from '../../src/logger.js';
 import { eventually, type TestServer } from '../support/server.js';
 import { memoryMiB } from '../support/process-stats.js';
+import { parsePrometheusText, sumOf } from '../support/prometheus-text.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { servedLog } from '../testenv/cri-log.js';
 import { loadTestEnvironment } from '../testenv/connect.js';
@@ -237,7 +238,10 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
       this.timeout(240_000);
       const server = await startServer({ runInServer: false });
       assert.equal(server.services.logArchive, undefined, 'the server runs no controller of its own');
-      const { child } = await startController();
+      const controller = await startController();
+      const { child } = controller;
+      const controllerMetricsUrl = () => controller.metricsUrl();
+      assert.equal((await fetch(controllerMetricsUrl().replace(/\/metrics$/, '/healthz'))).status, 200, 'its liveness probe answers');
       const peaks = [memoryMiB(child.pid!, 'VmHWM')];
       for (const [processId, repeat] of [['big-log', BIG_REPEAT], ['bigger-log', BIGGER_REPEAT]] as const) {
         const jobID = await submit(server, processId);
@@ -245,6 +249,10 @@ ${imageProcess('bigger-log', 'example.test/big:1', { 'testenv.ogcapi/log': BIG_L
         peaks.push(memoryMiB(child.pid!, 'VmHWM'));
         await assertArchivedLog(key!, BIG_LINE, repeat);
       }
+      // Run apart, the controller still tells Prometheus what it archived.
+      const metrics = parsePrometheusText(await (await fetch(controllerMetricsUrl())).text());
+      assert.ok(sumOf(metrics, 'ogcapi_log_archive_uploads_total', 'ogcapi_log_archive_uploads_total') >= 2, 'both logs counted as archived');
+      assert.equal(sumOf(metrics, 'ogcapi_log_archive_leader', 'ogcapi_log_archive_leader'), 1);
       const [start, afterBig, afterBigger] = peaks as [number, number, number];
       const extraMiB = ((BIGGER_REPEAT - BIG_REPEAT) * (BIG_LINE.length + 1)) / 2 ** 20;
       console.log(`      controller peak RSS: ${start.toFixed(0)} MiB at start, ${afterBig.toFixed(0)} MiB after the ${((BIG_REPEAT * (BIG_LINE.length + 1)) / 2 ** 20).toFixed(0)} MiB log, ${afterBigger.toFixed(0)} MiB after the ${((BIGGER_REPEAT * (BIG_LINE.length + 1)) / 2 ** 20).toFixed(0)} MiB log`);

@@ -194,6 +194,8 @@ export interface ControllerProcess {
   child: ChildProcess;
   /** Everything it printed so far. */
   output(): string;
+  /** Where it serves /metrics, as it logged it (at log level info or finer). */
+  metricsUrl(): string;
   stop(): Promise<void>;
 }
 
@@ -218,6 +220,11 @@ async function startProgramProcess(program: string, readyLine: string, configFil
   const controller: ControllerProcess = {
     child,
     output: () => output,
+    metricsUrl: () => {
+      const url = /"url":"([^"]+\/metrics)"/.exec(output)?.[1];
+      if (!url) throw new Error(`${program} logged no /metrics address: ${output}`);
+      return url;
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },

@@ -87,8 +87,18 @@ describe('ServerMetrics: what /metrics counts', () => {
     assert.equal(sumOf(m, 'ogcapi_log_archive_leader', 'ogcapi_log_archive_leader'), 0);
   });
 
-  it('leaves out what is not there: no log archive, no watches', async () => {
+  it('reads the queue intake\'s counts by outcome', async () => {
+    const counts = { taken: 5, deadLettered: 2, requeued: 1 };
+    const m = await read(new ServerMetrics({ intake: () => counts }));
+    assert.equal(m.get('ogcapi_intake_messages_total')?.type, 'counter');
+    assert.equal(sumOf(m, 'ogcapi_intake_messages_total', 'ogcapi_intake_messages_total', { outcome: 'taken' }), 5);
+    assert.equal(sumOf(m, 'ogcapi_intake_messages_total', 'ogcapi_intake_messages_total', { outcome: 'dead_lettered' }), 2);
+    assert.equal(sumOf(m, 'ogcapi_intake_messages_total', 'ogcapi_intake_messages_total', { outcome: 'requeued' }), 1);
+  });
+
+  it('leaves out what is not there: no log archive, no watches, no intake', async () => {
     const m = await read(new ServerMetrics());
+    assert.ok(!m.has('ogcapi_intake_messages_total'));
     assert.ok(!m.has('ogcapi_log_archive_uploads_total'));
     assert.ok(!m.has('ogcapi_watch_restarts_total'));
     assert.ok(!m.has('ogcapi_jobs'));
