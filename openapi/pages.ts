@@ -46,6 +46,7 @@ export function formOperation(process: Process): OpenAPIV3.OperationObject {
     responses: {
       '303': redirect('The job was created: to its results page when it ran synchronously and succeeded, else to its page.'),
       ...errorResponses({
+        '403': 'The form was sent from another site\'s page (Sec-Fetch-Site or Origin): refused, nothing is run.',
         '400': 'The form has fields it does not offer, a field is not JSON where JSON is asked, or the inputs are invalid: the form again, saying why.',
         ...(process.requiresToken ? { '401': 'The token is missing or wrong: the form again.' } : {}),
         '404': 'A synchronous job was dismissed (and removed) before it finished.',
@@ -70,6 +71,7 @@ export function pageOperations(jobId: OpenAPIV3.ParameterObject, onCluster: bool
         parameters: [jobId, ...queryParameters(noQuerySchema)],
         responses: {
           '303': redirect('To the job page when the job stays (it ran, and now reads dismissed), else to the job list.'),
+          ...errorResponses({ '403': 'The form was sent from another site\'s page (Sec-Fetch-Site or Origin): refused, nothing is dismissed.' }),
           ...dismissalErrors(undismissable, onCluster),
         },
       },

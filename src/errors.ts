@@ -209,6 +209,13 @@ export class FilesUnavailable extends ProblemError {
   readonly title = 'Job files unavailable';
 }
 
+/** A form sent to a page route from another site's page (cross-site request forgery). */
+export class CrossSiteRequest extends ProblemError {
+  readonly status = 403;
+  readonly type = `${OURS}:cross-site-request`;
+  readonly title = 'Cross-site request refused';
+}
+
 /** A link to a job output that this server did not sign, or that has expired. */
 export class LinkRefused extends ProblemError {
   readonly status = 403;

@@ -15,7 +15,7 @@ import type { Services } from '../services.js';
 import { STYLESHEET, SCRIPT } from './assets.js';
 import { executeRequestOf, formFields, readForm } from './form.js';
 import { jobEventsQuerySchema } from './live-jobs.js';
-import { isPageOnly, markPageOnly, wantsHtml } from './negotiation.js';
+import { isPageOnly, markPageOnly, sameOriginOnly, wantsHtml } from './negotiation.js';
 import { jobView } from './view-models.js';
 import { setPageHeaders, Views } from './views.js';
 
@@ -62,6 +62,7 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
     markPageOnly(res);
     next();
   };
+  const sameOrigin = sameOriginOnly(representations.url('/'));
 
   // OPTIONS goes on to the JSON routes, whose answer names every method of the path (not only GET).
   router.use((req, _res, next) => next(req.method === 'OPTIONS' ? 'router' : undefined));
@@ -134,7 +135,7 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
 
   // The run form: the same execute request as the API's, through the JobManager, so the same checks
   // and messages. A refusal shows the form again with what was typed (never the token).
-  router.route('/processes/:processId/form').post(pageOnly, async (req, res) => {
+  router.route('/processes/:processId/form').post(pageOnly, sameOrigin, async (req, res) => {
     parseNone(req.query);
     const process = registry.get(pathParameter(req, 'processId'));
     const form = await readForm(req, process, config.server.maxBodyBytes);
@@ -191,7 +192,7 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
     });
   }));
 
-  router.route('/jobs/:jobId/dismissal').post(pageOnly, async (req, res) => {
+  router.route('/jobs/:jobId/dismissal').post(pageOnly, sameOrigin, async (req, res) => {
     parseNone(req.query);
     const dismissed = await jobs.dismiss(pathParameter(req, 'jobId'));
     // A finished job is removed by dismissal; one that ran stays, reading dismissed.

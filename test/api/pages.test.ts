@@ -105,6 +105,25 @@ describe('pages: content negotiation, forms and live events', function () {
       assert.match(String(res.headers['content-type']), /^text\/html/);
     });
 
+    it('refuses the form and dismissal sent from another site\'s page (CSRF) with 403, running and dismissing nothing', async () => {
+      const job = await server.client.execute('echo', { inputs: { pause: 60 } }, { Prefer: 'respond-async' });
+      const before = (await server.client.get('/jobs')).body.numberMatched as number;
+      for (const headers of [{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'same-site' }, { Origin: 'https://evil.example' }, { Origin: 'null' }] as Array<Record<string, string>>) {
+        const run = await server.client.raw().post('/processes/hello-world/form').set(headers).type('form').send({ 'inputs.name': 'forged', mode: 'async' });
+        assert.equal(run.status, 403, JSON.stringify(headers));
+        assert.match(String(run.headers['content-type']), /^text\/html/);
+        const dismissal = await server.client.raw().post(`/jobs/${job.body.jobID}/dismissal`).set(headers).type('form').send({});
+        assert.equal(dismissal.status, 403, JSON.stringify(headers));
+      }
+      assert.equal((await server.client.get('/jobs')).body.numberMatched, before, 'no job was run');
+      assert.notEqual((await server.client.get(`/jobs/${job.body.jobID}`)).body.status, 'dismissed');
+      // The server's own pages, as a browser sends them: same-origin, or an Origin of this server.
+      const own = await server.client.raw().post('/processes/hello-world/form').set({ 'Sec-Fetch-Site': 'same-origin', Origin: new URL(server.url).origin }).type('form').send({ 'inputs.name': 'own', mode: 'async' });
+      assert.equal(own.status, 303);
+      const byOrigin = await server.client.raw().post(`/jobs/${job.body.jobID}/dismissal`).set({ Origin: new URL(server.url).origin }).type('form').send({});
+      assert.equal(byOrigin.status, 303);
+    });
+
     it('dismisses from a page: 303 to the job, then 404 for a job that is gone', async () => {
       const job = await server.client.execute('echo', { inputs: { pause: 60 } }, { Prefer: 'respond-async' });
       const res = await server.client.raw().post(`/jobs/${job.body.jobID}/dismissal`).type('form').send({});
