@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { Router, type RequestHandler, type Response } from 'express';
 import { onlyMethods } from '../http/methods.js';
 import { queryParser } from '../http/query.js';
+import { isStreaming } from '../http/streaming.js';
 import type { Services } from '../services.js';
 import { UNMATCHED_ROUTE, type ServerMetrics } from './server-metrics.js';
 
@@ -23,11 +24,12 @@ const ARRIVED = Symbol('arrived');
 type TimedResponse = Response & { [ARRIVED]: number };
 
 /**
- * Times every request, mounted before the routes. Per request: one timestamp and one listener (a
+ * Times every request but streams (an event stream, a followed log), mounted before the routes. Per request: one timestamp and one listener (a
  * shared function, no closure); the route is read when the response ends, once a route has taken it.
  */
 export function requestTimer(metrics: ServerMetrics): RequestHandler {
   function served(this: TimedResponse): void {
+    if (isStreaming(this)) return;
     const { req } = this;
     const template = req.route?.path as string | undefined;
     // Mounted routers and static folders name their mount path; routes here are mounted at the root.

@@ -40,6 +40,9 @@ export interface MetricSources {
 const SECONDS_TO_HOURS = [0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600];
 const REQUEST_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
+/** Unfinished jobs followed at most; beyond, the oldest are no longer counted when they finish. */
+const MAX_FOLLOWED_JOBS = 100_000;
+
 /** The route label of requests no route took (unknown paths): one value, whatever the path. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -136,6 +139,8 @@ export class ServerMetrics {
   /** A job this replica has just accepted: counted, and followed to its start and end. */
   jobSubmitted(job: JobRecord): void {
     this.submitted.inc({ process: job.processID });
+    // A Job deleted before it finished never reports its end: the oldest followed jobs are let go.
+    if (this.following.size >= MAX_FOLLOWED_JOBS) this.following.delete(this.following.keys().next().value!);
     this.following.set(job.jobID, { started: false });
     this.jobChanged(job);
   }

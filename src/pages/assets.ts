@@ -57,7 +57,7 @@ summary { cursor: pointer; color: var(--bad); }
 
 /**
  * The live parts: a page that names an event stream refreshes its [data-live] regions from the server
- * when a job changes (at most once a second, from the server's own cache); durations of running jobs
+ * when a job changes (at most once a second, jittered, from the server's own cache); durations of running jobs
  * count up; a job's log is read, and followed while the job runs.
  */
 export const SCRIPT = `'use strict';
@@ -88,8 +88,9 @@ export const SCRIPT = `'use strict';
       response = undefined;
     }
     if (!response || !response.ok || !response.body) {
-      // Not started yet, or the pod is not there yet: try again for a while, as long as the job may run.
-      if (follow && attempt < 30) setTimeout(() => readLog(pre, attempt + 1), 2000);
+      // Not started yet, or the pod is not there yet (an image may take minutes to pull): try again, less
+      // and less often, as long as the page says the job may still run.
+      if (follow && unfinished()) setTimeout(() => readLog(pre, attempt + 1), Math.min(15000, 2000 * (attempt + 1)));
       return;
     }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -132,7 +133,8 @@ export const SCRIPT = `'use strict';
   new EventSource(events).addEventListener('job', () => {
     if (due) return;
     due = true;
-    setTimeout(refresh, Math.max(0, 1000 - (Date.now() - last)));
+    // Up to a second of jitter: many viewers of one change do not all ask at the same moment.
+    setTimeout(refresh, Math.max(0, 1000 - (Date.now() - last)) + Math.random() * 1000);
   });
 })();
 `;

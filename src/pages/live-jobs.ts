@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { TooManyViewers } from '../errors.js';
 import type { Representations } from '../http/representations.js';
+import { markStreaming } from '../http/streaming.js';
 import type { JobRecord } from '../jobs/job.js';
 import type { JobManager } from '../jobs/manager.js';
 
@@ -55,6 +56,7 @@ export class LiveJobs {
       throw new TooManyViewers(`${this.viewers.size} viewers already follow the jobs live, as many as this server serves at once; the pages still work, reloaded by hand.`);
     }
     res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
+    markStreaming(res);
     res.flushHeaders();
     const viewer: Viewer = { res, ...(jobID !== undefined ? { jobID } : {}) };
     this.viewers.add(viewer);

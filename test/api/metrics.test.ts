@@ -106,6 +106,18 @@ describe('/metrics: Prometheus text format, counting the jobs this server ran', 
     assert.ok(!labelValues.some((value) => UUID.test(value)), 'no label holds a job id');
   });
 
+  it('leaves streams out of request timing: an event stream lasts as long as its viewer', async () => {
+    const stream = await fetch(`${server.url}/job-events`, { headers: { Accept: 'text/event-stream' } });
+    assert.equal(stream.status, 200);
+    await eventually(async () => server.services.liveJobs.viewerCount, (count) => count === 1);
+    await stream.body!.cancel();
+    await eventually(async () => server.services.liveJobs.viewerCount, (count) => count === 0);
+    await new Promise((resolve) => setImmediate(resolve)); // the response's own close listeners run in the same turn
+    await server.client.get('/processes');
+    const m = await eventually(() => scrape(server), (scraped) => sumOf(scraped, 'ogcapi_http_request_duration_seconds', 'ogcapi_http_request_duration_seconds_count', { route: '/processes' }) >= 1);
+    assert.equal(sumOf(m, 'ogcapi_http_request_duration_seconds', 'ogcapi_http_request_duration_seconds_count', { route: '/job-events' }), 0);
+  });
+
   it('holds no secret: the API token is nowhere in it', async () => {
     const res = await server.client.get('/metrics');
     assert.ok(!res.text.includes(TOKEN));

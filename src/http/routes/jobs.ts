@@ -5,6 +5,7 @@ import type { JobFilter, JobStatus } from '../../jobs/job.js';
 import type { JobListPage, JobManager } from '../../jobs/manager.js';
 import type { Services } from '../../services.js';
 import { onlyMethods } from '../methods.js';
+import { markStreaming } from '../streaming.js';
 import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, parseDatetime, queryParser, type JobListQuery, type JobLogsQuery } from '../query.js';
 import { decodeCursor } from '../representations.js';
 import { sendResults } from '../results.js';
@@ -42,7 +43,10 @@ export function jobRoutes({ jobs, representations, queryAjv }: Services): Router
     res.on('close', () => gone.abort());
     const log = await jobs.logs(req.params.jobId, { ...(container ? { container } : {}), follow: follow ?? false, signal: gone.signal });
     res.status(200).type('text/plain; charset=utf-8');
-    if (follow) res.flushHeaders();
+    if (follow) {
+      markStreaming(res);
+      res.flushHeaders();
+    }
     // Once bytes are sent, a failure can only cut the response short; the client sees it end early.
     await pipeline(log, res).catch(() => res.destroy());
   }).all(onlyMethods('GET'));

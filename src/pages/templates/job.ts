@@ -1,6 +1,6 @@
 export const job = `<% layout('@layout') %>
 <% const job = it.job %>
-<div id="job-status" data-live data-job-status="<%= job.status %>">
+<div id="job-status" data-live aria-live="polite" data-job-status="<%= job.status %>">
 <p><span class="status <%= job.status %>"><%= job.status %></span> <a href="<%= job.processPage %>"><%= job.processID %></a></p>
 <% if (job.message) { %><p class="message"><%= job.message %></p><% } %>
 <% if (job.progress !== undefined) { %><p><progress max="100" value="<%= job.progress %>"><%= job.progress %>%</progress> <%= job.progress %>%</p><% } %>

@@ -4,7 +4,7 @@ export const jobs = `<% layout('@layout') %>
 <% for (const option of group.options) { %><a href="<%= option.href %>"<% if (option.current) { %> aria-current="true"<% } %>><%= option.label %></a>
 <% } %></p>
 <% } %></nav>
-<div id="job-list" data-live>
+<div id="job-list" data-live aria-live="polite">
 <p class="muted"><%= it.matched %> job<%= it.matched === 1 ? '' : 's' %><% if (it.filtered) { %> match<%= it.matched === 1 ? 'es' : '' %><% } %>; newest first.</p>
 <% if (it.jobs.length) { %><div class="scroll"><table>
 <thead><tr><th>Job</th><th>Process</th><th>Status</th><th>Progress</th><th>Created</th><th>Duration</th></tr></thead>
