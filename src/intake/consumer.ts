@@ -7,7 +7,7 @@ import { IntakeFailed, IntakeRefused, ProblemError, TokenNotConfigured } from '.
 import { problemDocument } from '../http/problem.js';
 import type { JsonBodyLimits } from '../http/json-body.js';
 import type { JobManager } from '../jobs/manager.js';
-import { readQueueMessage, type ImageOf, type IntakeRequest } from './messages.js';
+import { readQueueMessage, withoutToken, type ImageOf, type IntakeRequest } from './messages.js';
 
 /** Failures that pass (the cluster or the data bucket unreachable, a cache not current): the message is taken again later. */
 function isTransient(error: unknown): boolean {
@@ -39,6 +39,8 @@ export class QueueIntake {
   private readonly consumers: Consumer[] = [];
   private readonly deadLetters: Publisher;
   readonly metrics: IntakeMetrics = { taken: 0, deadLettered: 0, requeued: 0 };
+  /** The submission under way for each job id: a copy of a message (the same message_id) waits for it, then finds its job. */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
   /** Resolves once every queue is declared and consumed (the server does not wait for it: the broker may be down). */
   ready: Promise<void> = Promise.resolve();
 
@@ -92,7 +94,7 @@ export class QueueIntake {
       request = readQueueMessage(message, queue, this.options.limits, this.options.imageOf);
       const refusal = this.options.refusal(request.processId);
       if (refusal) throw new IntakeRefused(refusal);
-      const { job } = await this.jobs.execute(request.processId, request.execute, { respondAsync: true }, request);
+      const { job } = await this.oneAtATime(request.jobID, () => this.jobs.execute(request!.processId, request!.execute, { respondAsync: true }, request));
       this.metrics.taken++;
       this.logger.info({ ...log, jobId: job.jobID, processId: job.processID }, 'queued execute request taken');
       return ConsumerStatus.ACK;
@@ -108,17 +110,34 @@ export class QueueIntake {
     }
   }
 
+  /**
+   * Copies of one message taken at once (a producer's retried publish, a redelivery while the first copy
+   * is still handled) are submitted one after the other: the later ones find the job, instead of racing
+   * it into the store (a local job's id is unique there: the copy would fail and be dead-lettered).
+   */
+  private async oneAtATime<T>(jobID: string, submit: () => Promise<T>): Promise<T> {
+    const mine = (this.inFlight.get(jobID) ?? Promise.resolve()).catch(() => undefined).then(submit);
+    this.inFlight.set(jobID, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.inFlight.get(jobID) === mine) this.inFlight.delete(jobID);
+    }
+  }
+
   /** The problem (what is wrong, and the original message) on the dead-letter queue, confirmed before the original is acknowledged. */
   private async deadLetter(queue: IntakeQueueConfig, message: AsyncMessage, original: Buffer, error: unknown): Promise<void> {
     const problem = error instanceof ProblemError ? error : new IntakeFailed(`The request could not be taken: ${(error as Error).message ?? String(error)}`);
     if (!(error instanceof ProblemError)) this.logger.error({ queue: queue.name, messageId: message.messageId, err: error }, 'queued execute request failed');
-    const text = original.toString('utf8');
-    const readable = Buffer.from(text, 'utf8').equals(original);
+    const utf8 = original.toString('utf8');
+    const readable = Buffer.from(utf8, 'utf8').equals(original);
+    // The problem says why; the API token the message carried is never repeated (latin1 keeps every other byte of a body that is not UTF-8).
+    const text = readable ? withoutToken(utf8, queue) : Buffer.from(withoutToken(original.toString('latin1'), queue), 'latin1').toString('base64');
     const document = {
       ...(JSON.parse(problemDocument(problem)) as object),
       queue: queue.name,
       ...(message.messageId ? { messageId: message.messageId } : {}),
-      originalBody: readable ? text : original.toString('base64'),
+      originalBody: text,
       ...(readable ? {} : { originalBodyEncoding: 'base64' }),
     };
     await this.deadLetters.send(

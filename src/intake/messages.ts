@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { IntakeQueueConfig } from '../config/load.js';
 import { InvalidRequest, PayloadTooLarge, shortName, UnsupportedMediaType } from '../errors.js';
 import { jsonValueProblem, type JsonBodyLimits } from '../http/json-body.js';
-import type { QueuedRequest } from '../jobs/manager.js';
+import { TOKEN_INPUT, type QueuedRequest } from '../jobs/manager.js';
 
 /** The parts of an AMQP message the intake reads. */
 export interface QueueMessage {
@@ -108,4 +108,19 @@ function compatibleRequest(fields: Record<string, unknown>, compatible: NonNulla
   }
   const inputs = Object.fromEntries(Object.entries(mapping).filter(([field]) => Object.hasOwn(fields, field)).map(([field, input]) => [input, fields[field]]));
   return { processId, execute: { inputs, response: 'document' } };
+}
+
+/** What stands in a dead letter for the API token the message carried. */
+export const REDACTED = '(redacted)';
+
+/**
+ * The message's text with the API token replaced, for its dead letter: the `token` member (a string or
+ * {"value": ...}) wherever it is, and on a queue with `compatible` each field mapped to the token input.
+ * The rest of the text is kept byte for byte; a token behind JSON escapes in its name is missed.
+ */
+export function withoutToken(text: string, queue: IntakeQueueConfig): string {
+  const names = [TOKEN_INPUT, ...Object.entries(queue.compatible?.inputs ?? {}).filter(([, input]) => input === TOKEN_INPUT).map(([field]) => field)];
+  const escaped = [...new Set(names)].map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const member = new RegExp(`("(?:${escaped.join('|')})"\\s*:\\s*)("(?:[^"\\\\]|\\\\.)*"|\\{[^{}]*\\}|[^,}\\]\\s]+)`, 'g');
+  return text.replace(member, (_, name: string) => `${name}"${REDACTED}"`);
 }

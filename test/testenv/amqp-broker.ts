@@ -81,6 +81,8 @@ export async function runBroker(broker: AmqpBroker): Promise<void> {
       RABBITMQ_ENABLED_PLUGINS: '',
       RABBITMQ_PID_FILE: join(dir, 'rabbitmq.pid'),
       RABBITMQ_DIST_PORT: String(broker.distPort),
+      // The node's distribution listener too on 127.0.0.1 only (it listens on every interface otherwise).
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
       ERL_EPMD_PORT: String(broker.epmdPort),
     },
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IntakeQueueConfig } from '../../src/config/load.js';
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from '../../src/errors.js';
-import { jobIdOf, readQueueMessage, type QueueMessage } from '../../src/intake/messages.js';
+import { jobIdOf, readQueueMessage, REDACTED, withoutToken, type QueueMessage } from '../../src/intake/messages.js';
 
 const limits = { maxBytes: 4096, maxDepth: 10 };
 const plain: IntakeQueueConfig = { name: 'requests', deadLetterQueue: 'requests.dead-letter' };
@@ -68,6 +68,25 @@ describe('queue intake: reading a message into an execute request', () => {
 
     it('still takes the OGC shape on the same queue', () => {
       assert.equal(read(message({ process: 'echo', execute: {} }), compatible).processId, 'echo');
+    });
+  });
+
+  describe("a dead letter's copy of the message", () => {
+    const secret = 's3cr3t-t0ken';
+    it('replaces the API token, given plainly or as a qualified value, and keeps every other byte', () => {
+      const plainly = `{"process": "echo", "execute": {"inputs": {"token": "${secret}", "n": 1}}}`;
+      assert.equal(withoutToken(plainly, plain), `{"process": "echo", "execute": {"inputs": {"token": "${REDACTED}", "n": 1}}}`);
+      const qualified = `{"process":"echo","execute":{"inputs":{"n":2,"token":{"value":"${secret}"}}}}`;
+      assert.equal(withoutToken(qualified, plain), `{"process":"echo","execute":{"inputs":{"n":2,"token":"${REDACTED}"}}}`);
+      assert.equal(withoutToken(`{"token": "a\\"${secret}"}`, plain), `{"token": "${REDACTED}"}`, 'an escaped quote does not end it early');
+      assert.equal(withoutToken('{"process": ', plain), '{"process": ', 'a body that is not JSON is kept');
+    });
+
+    it('replaces the field a compatible queue maps to the token input', () => {
+      const queue: IntakeQueueConfig = { ...compatible, compatible: { processes: ['copy'], inputs: { job_name: 'name', api_key: 'token' } } };
+      const text = withoutToken(`{"job_name": "nightly", "api_key": "${secret}"}`, queue);
+      assert.ok(!text.includes(secret), text);
+      assert.match(text, /"job_name": "nightly"/);
     });
   });
 });
