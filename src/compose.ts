@@ -67,6 +67,13 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
   const { files } = config.manager;
   // With no folder configured (a store in memory), files live as long as the server: a temporary folder.
   const jobFiles = files.bucket ? new S3JobFiles(files.bucket) : new DiskJobFiles(files.path ?? mkdtempSync(join(tmpdir(), 'ogcapi-job-files-')));
+  const outputFiles = processes.filter((process) => isImageProcess(process) && Object.keys(process.spec.fileOutputs).length > 0);
+  if (alone && outputFiles.length > 0 && !env.K8S_MANAGER_LINK_KEY && !files.bucket?.publicEndpoint) {
+    // Its replies' links would be signed with a key of its own, which no API server shares: every one would be refused.
+    throw new ConfigError(
+      `The queue intake runs alone and process${outputFiles.length > 1 ? 'es' : ''} ${outputFiles.map((p) => `'${p.description.id}'`).join(', ')} return${outputFiles.length > 1 ? '' : 's'} files: set K8S_MANAGER_LINK_KEY to the API servers' key (or K8S_MANAGER_DATA_BUCKET_PUBLIC_ENDPOINT), so the links in its replies work.`,
+    );
+  }
   if (files.bucket && !env.K8S_MANAGER_LINK_KEY) {
     logger.warn('job files are in a data bucket, but K8S_MANAGER_LINK_KEY is not set: links to them work only through this replica');
   }

@@ -188,6 +188,12 @@ export class ClusterUnavailable extends ProblemError {
   readonly title = 'Kubernetes API error';
 }
 
+/**
+ * The Kubernetes API answered, and refused the Job (an admission webhook, a quota, RBAC): the same 502
+ * to an HTTP client, but asking again will not help, so a queued request is dead-lettered, not requeued.
+ */
+export class ClusterRefusedJob extends ClusterUnavailable {}
+
 /** The job exists, but the log asked for cannot be had (not started yet, pod gone and not archived). */
 export class LogsNotAvailable extends ProblemError {
   readonly status = 404;

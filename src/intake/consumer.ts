@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer, type Publisher } from 'rabbitmq-client';
 import type { IntakeConfig, IntakeQueueConfig } from '../config/load.js';
-import { IntakeFailed, IntakeRefused, ProblemError, TokenNotConfigured } from '../errors.js';
+import { ClusterRefusedJob, IntakeFailed, IntakeRefused, ProblemError, TokenNotConfigured } from '../errors.js';
 import { problemDocument } from '../http/problem.js';
 import type { JsonBodyLimits } from '../http/json-body.js';
 import type { JobManager } from '../jobs/manager.js';
@@ -11,8 +11,8 @@ import { readQueueMessage, withoutToken, type ImageOf, type IntakeRequest } from
 
 /** Failures that pass (the cluster or the data bucket unreachable, a cache not current): the message is taken again later. */
 function isTransient(error: unknown): boolean {
-  // A missing API token is a 503 too, but waiting does not set it.
-  return error instanceof ProblemError && (error.status === 502 || error.status === 503) && !(error instanceof TokenNotConfigured);
+  // A missing API token is a 503 too, but waiting does not set it; nor does asking a cluster that refused the Job again.
+  return error instanceof ProblemError && (error.status === 502 || error.status === 503) && !(error instanceof TokenNotConfigured) && !(error instanceof ClusterRefusedJob);
 }
 
 export interface IntakeOptions {
@@ -20,6 +20,8 @@ export interface IntakeOptions {
   imageOf: ImageOf;
   /** Why this process's jobs cannot be taken here, if they cannot (local processes, when the intake runs alone). */
   refusal(processId: string): string | undefined;
+  /** How long a message that goes back to the queue is held first (ms); default 1–5 s, jittered. */
+  requeuePause?: () => number;
 }
 
 export interface IntakeMetrics {
@@ -99,15 +101,23 @@ export class QueueIntake {
       this.logger.info({ ...log, jobId: job.jobID, processId: job.processID }, 'queued execute request taken');
       return ConsumerStatus.ACK;
     } catch (error) {
-      if (isTransient(error)) {
-        this.metrics.requeued++;
-        this.logger.warn({ ...log, err: (error as Error).message }, 'queued execute request could not be taken now; it goes back to the queue');
-        await sleep(1000 + Math.random() * 4000); // held meanwhile, so a broken cluster is not asked in a tight loop
-        return ConsumerStatus.REQUEUE;
+      if (isTransient(error)) return this.requeue(log, error, 'queued execute request could not be taken now; it goes back to the queue');
+      try {
+        await this.deadLetter(queue, message, original, error);
+      } catch (failure) {
+        // Unconfirmed, so the message is kept: it comes back, and is refused again then.
+        return this.requeue(log, failure, 'a refused request could not be dead-lettered; it goes back to the queue');
       }
-      await this.deadLetter(queue, message, original, error);
       return ConsumerStatus.ACK;
     }
+  }
+
+  /** Back to the queue after a jittered pause, held meanwhile: a broken cluster or broker is not asked in a tight loop. */
+  private async requeue(log: object, error: unknown, why: string): Promise<ConsumerStatus> {
+    this.metrics.requeued++;
+    this.logger.warn({ ...log, err: (error as Error).message }, why);
+    await sleep(this.options.requeuePause?.() ?? 1000 + Math.random() * 4000);
+    return ConsumerStatus.REQUEUE;
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ArchiveUnavailable, ClusterUnavailable, FilesUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
+import { ArchiveUnavailable, ClusterRefusedJob, ClusterUnavailable, FilesUnavailable, InvalidParameter, LogsNotAvailable, NotReady, PayloadTooLarge } from '../errors.js';
 import type { JobBackend, LogRequest, Submission } from '../jobs/backend.js';
 import { JobIndex } from '../jobs/job-index.js';
 import { MAX_PRESIGN_SECONDS, type S3JobFiles } from '../job-data/s3-job-files.js';
@@ -143,7 +143,10 @@ export class KubernetesJobBackend implements JobBackend {
       ({ job: created, podSecurityRefusal: refusal } = await this.createJob(body));
     } catch (error) {
       this.logger.error({ processId: process.description.id, err: describeApiError(error) }, 'creating the Kubernetes Job failed');
-      throw new ClusterUnavailable(`The job of process '${process.description.id}' could not be created: ${describeApiError(error)}`);
+      const status = statusOf(error);
+      // A 4xx other than a conflict or too many requests is the API's answer to this Job, not a passing failure.
+      const Failure = status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429 ? ClusterRefusedJob : ClusterUnavailable;
+      throw new Failure(`The job of process '${process.description.id}' could not be created: ${describeApiError(error)}`);
     }
     this.logger.info({ jobId: jobID, processId: process.description.id, job: created.metadata?.name }, 'Kubernetes Job created');
     // Recorded at once, so the job is found even before the watch reports it.

@@ -64,6 +64,33 @@ describe('server process: start-up, logs and shutdown', () => {
     assert.match(output(), /manager\.finalizer_controller is not true/);
   });
 
+  it('intake-main.js refuses to start when its replies would link files no API server can serve (no shared link key)', async () => {
+    const config = `
+manager: {intake: {run_in_server: false, queues: [{name: requests}]}}
+resources:
+  copy:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: example.test/copy:1
+      files: {outputs: {copy: {media_type: application/octet-stream}}}
+      metadata: {title: Copy, inputs: {}, outputs: {copy: {schema: {type: string, contentMediaType: application/octet-stream}}}}
+`;
+    const env = {
+      K8S_MANAGER_AMQP_URL: 'amqp://intake:do-not-print-this-secret@127.0.0.1:9/',
+      K8S_MANAGER_DATA_BUCKET_ENDPOINT: 'http://127.0.0.1:9',
+      K8S_MANAGER_DATA_BUCKET_KEY: 'key-id',
+      K8S_MANAGER_DATA_BUCKET_SECRET: 'do-not-print-this-secret',
+      K8S_MANAGER_DATA_BUCKET_NAME: 'data',
+      K8S_MANAGER_DATA_BUCKET_PATH_PREFIX: 'jobs/',
+    };
+    const { child, output } = serverProcess(config, env, join(repoRoot, 'dist/src/intake-main.js'));
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2, output());
+    assert.match(output(), /process 'copy' returns files: set K8S_MANAGER_LINK_KEY/);
+    assert.doesNotMatch(output(), /do-not-print-this-secret/);
+  });
+
   it('finishes requests in flight on SIGTERM, then exits 0', async () => {
     const port = await freePort();
     const { child, output } = serverProcess(`

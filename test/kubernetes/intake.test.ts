@@ -303,4 +303,24 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     assert.equal(replies.published().length, 80);
     for (const replica of replicas) await cluster.stopServer(replica as TestServer);
   });
+
+  it('a Job the cluster refuses (a quota of no Jobs) is dead-lettered with the API\'s reason, not requeued for ever', async () => {
+    const queues = queuesOf('refused');
+    const deadLetters = await client.collect(queues.deadLetters);
+    const api = await server(intakeConfig(queues.requests));
+    const quota = 'no-more-jobs';
+    await cluster.core.createNamespacedResourceQuota({ namespace: cluster.namespace, body: { metadata: { name: quota }, spec: { hard: { 'count/jobs.batch': '0' } } } });
+    try {
+      await client.publish(queues.requests, request('greeter'), { messageId: 'refused-1', correlationId: 'refused-1' });
+      const [letter] = await deadLetters.atLeast(1, 30_000);
+      const problem = asJson(letter!) as { status: number; detail: string };
+      assertOgc('exception', problem);
+      assert.equal(problem.status, 502);
+      assert.match(problem.detail, /forbidden|exceeded quota|quota/i);
+      assert.equal(api.services.intake!.metrics.requeued, 0, 'the refusal was not taken for a passing failure');
+    } finally {
+      await cluster.core.deleteNamespacedResourceQuota({ name: quota, namespace: cluster.namespace });
+      await cluster.stopServer(api);
+    }
+  });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import type { AsyncMessage, Connection } from 'rabbitmq-client';
+import { ConsumerStatus, type AsyncMessage, type Connection } from 'rabbitmq-client';
 import { pino } from 'pino';
 import type { IntakeConfig } from '../../src/config/load.js';
+import { ClusterRefusedJob, ClusterUnavailable, InvalidRequest } from '../../src/errors.js';
 import { QueueIntake } from '../../src/intake/consumer.js';
 import type { JobManager } from '../../src/jobs/manager.js';
 
@@ -9,18 +10,26 @@ import type { JobManager } from '../../src/jobs/manager.js';
 function fakeConnection() {
   const published: Array<{ envelope: unknown; body: Buffer }> = [];
   let handler: ((message: AsyncMessage) => Promise<number>) | undefined;
+  const broker = { down: false };
   const connection = {
-    createPublisher: () => ({ send: async (envelope: unknown, body: Buffer) => void published.push({ envelope, body }), close: async () => undefined }),
+    createPublisher: () => ({
+      send: async (envelope: unknown, body: Buffer) => {
+        if (broker.down) throw new Error('publish not confirmed: connection closed');
+        published.push({ envelope, body });
+      },
+      close: async () => undefined,
+    }),
     createConsumer: (_props: unknown, take: (message: AsyncMessage) => Promise<number>) => {
       handler = take;
       return { on: () => undefined, close: async () => undefined };
     },
   } as unknown as Connection;
-  return { connection, published, take: (message: Partial<AsyncMessage>) => handler!(message as AsyncMessage) };
+  return { connection, published, broker, take: (message: Partial<AsyncMessage>) => handler!(message as AsyncMessage) };
 }
 
 const config: IntakeConfig = { url: 'amqp://127.0.0.1', host: '127.0.0.1', runInServer: true, prefetch: 4, queues: [{ name: 'requests', deadLetterQueue: 'requests.dead-letter' }] };
-const options = { limits: { maxBytes: 4096, maxDepth: 10 }, imageOf: () => undefined, refusal: () => undefined };
+const options = { limits: { maxBytes: 4096, maxDepth: 10 }, imageOf: () => undefined, refusal: () => undefined, requeuePause: () => 0 };
+const { ACK, REQUEUE } = ConsumerStatus;
 
 describe('queue intake: taking messages', () => {
   it('takes copies of one message arriving at once one after the other: one job, both acknowledged, no dead letter', async () => {
@@ -57,5 +66,31 @@ describe('queue intake: taking messages', () => {
     const letter = JSON.parse(broker.published[0]!.body.toString()) as { status: number; originalBody: string };
     assert.equal(letter.status, 500);
     assert.ok(!broker.published[0]!.body.toString().includes('s3cr3t'), letter.originalBody);
+  });
+
+  const failing = (error: Error) => ({ execute: async () => Promise.reject(error) }) as unknown as Pick<JobManager, 'execute'>;
+  const message = { body: Buffer.from('{"process": "echo", "execute": {}}'), messageId: 'm-3', redelivered: false };
+
+  it('puts a message back when the cluster cannot be reached, and dead-letters it when the cluster refused its Job', async () => {
+    const unreachable = fakeConnection();
+    new QueueIntake(unreachable.connection, config, failing(new ClusterUnavailable('connect ECONNREFUSED')), options, pino({ level: 'silent' })).start();
+    assert.equal(await unreachable.take(message), REQUEUE);
+    assert.deepEqual(unreachable.published, []);
+
+    const refused = fakeConnection();
+    const intake = new QueueIntake(refused.connection, config, failing(new ClusterRefusedJob('admission webhook "policy" denied the request')), options, pino({ level: 'silent' }));
+    intake.start();
+    assert.equal(await refused.take(message), ACK, 'asking again would not help: not requeued for ever');
+    assert.match((JSON.parse(refused.published[0]!.body.toString()) as { detail: string }).detail, /denied the request/);
+    assert.deepEqual(intake.metrics, { taken: 0, deadLettered: 1, requeued: 0 });
+  });
+
+  it('keeps a refused message on the queue when its dead letter is not confirmed, and counts it requeued', async () => {
+    const broker = fakeConnection();
+    broker.broker.down = true;
+    const intake = new QueueIntake(broker.connection, config, failing(new InvalidRequest('bad')), options, pino({ level: 'silent' }));
+    intake.start();
+    assert.equal(await broker.take(message), REQUEUE, 'not acknowledged: it would be lost');
+    assert.deepEqual(intake.metrics, { taken: 0, deadLettered: 0, requeued: 1 });
   });
 });
