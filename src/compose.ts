@@ -31,6 +31,7 @@ import { LogArchiveController } from './log-archive/controller.js';
 import { ServerMetrics } from './metrics/server-metrics.js';
 import { Notifier, type NotificationPayloads, type NotificationSenders } from './notifications/notifier.js';
 import { LiveJobs } from './pages/live-jobs.js';
+import { LiveLogs } from './pages/live-logs.js';
 import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
@@ -41,6 +42,8 @@ import { createAjv } from './validation/ajv.js';
 
 /** How many browsers may follow the jobs live at once, how often their streams get a keep-alive, how much a slow one may lag. */
 const LIVE_JOBS = { maxViewers: 200, keepAliveMs: 15_000, maxBufferedBytes: 1024 * 1024 };
+// As much of a log's end as a job's page shows (LOG_PAGE_BYTES in pages/routes.ts).
+const LIVE_LOGS = { tailChars: 256 * 1024, retryMs: 2000, maxRetryMs: 15_000 };
 
 /** Every processor a configuration may name. */
 export const processorTypes: ProcessorType[] = [...localProcessorTypes, genericImageProcessorType];
@@ -192,7 +195,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     ...(intake ? { intake } : {}),
     representations,
     queryAjv: createAjv({ coerceTypes: true }),
-    liveJobs: new LiveJobs(jobs, representations, LIVE_JOBS),
+    liveJobs: new LiveJobs(jobs, representations, new LiveLogs(jobs, LIVE_LOGS), LIVE_JOBS),
   };
 }
 

@@ -79,35 +79,26 @@ export const SCRIPT = `'use strict';
   const statusOfPage = () => document.querySelector('[data-job-status]')?.dataset.jobStatus;
   const unfinished = () => ['accepted', 'running', undefined].includes(statusOfPage());
 
-  const readLog = async (pre, attempt = 0) => {
-    const follow = pre.hasAttribute('data-follow') && unfinished();
-    let response;
-    try {
-      response = await fetch(pre.dataset.log + (follow ? '?follow=true' : ''), { headers: { Accept: 'text/plain' } });
-    } catch {
-      response = undefined;
-    }
-    if (!response || !response.ok || !response.body) {
-      // Not started yet, or the pod is not there yet (an image may take minutes to pull): try again, less
-      // and less often, as long as the page says the job may still run.
-      if (follow && unfinished()) setTimeout(() => readLog(pre, attempt + 1), Math.min(15000, 2000 * (attempt + 1)));
-      return;
-    }
+  const showLog = (pre, text) => {
+    pre.hidden = false;
+    pre.append(text);
+    if (pre.textContent.length > 2000000) pre.textContent = pre.textContent.slice(-1000000);
+    pre.scrollTop = pre.scrollHeight;
+  };
+  // A finished job's log, read once (a running one's comes over the event stream, below).
+  const readLog = async (pre) => {
+    const response = await fetch(pre.dataset.log, { headers: { Accept: 'text/plain' } }).catch(() => undefined);
+    if (!response || !response.ok || !response.body) return;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let first = true;
     for (;;) {
       const { done, value } = await reader.read().catch(() => ({ done: true }));
       if (done) break;
-      if (first) pre.textContent = '';
-      first = false;
-      pre.hidden = false;
-      pre.append(value);
-      if (pre.textContent.length > 2000000) pre.textContent = pre.textContent.slice(-1000000);
-      pre.scrollTop = pre.scrollHeight;
+      showLog(pre, value);
     }
   };
+  const followed = document.querySelector('pre[data-log][data-follow]');
   for (const pre of document.querySelectorAll('pre[data-log]')) {
-    if (pre.hidden || pre.hasAttribute('data-follow')) readLog(pre);
+    if (pre !== followed || !events || !window.EventSource) readLog(pre);
   }
 
   if (!events || !window.EventSource) return;
@@ -129,8 +120,15 @@ export const SCRIPT = `'use strict';
       if (replacement) region.replaceWith(replacement);
     }
   };
-  // The stream of a job's page carries that job's changes only; the list's, every job's.
-  new EventSource(events).addEventListener('job', () => {
+  // The stream of a job's page carries that job's changes only (and its log while it runs); the list's, every job's.
+  const source = new EventSource(events);
+  if (followed) {
+    // The server sends the log's tail first on each connection: after a reconnection, start over.
+    source.addEventListener('open', () => (followed.textContent = ''));
+    source.addEventListener('log-reset', () => (followed.textContent = ''));
+    source.addEventListener('log', (event) => showLog(followed, JSON.parse(event.data)));
+  }
+  source.addEventListener('job', () => {
     if (due) return;
     due = true;
     // Up to a second of jitter: many viewers of one change do not all ask at the same moment.

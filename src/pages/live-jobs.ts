@@ -4,19 +4,27 @@ import type { Representations } from '../http/representations.js';
 import { markStreaming } from '../http/streaming.js';
 import type { JobRecord } from '../jobs/job.js';
 import type { JobManager } from '../jobs/manager.js';
+import type { LiveLogs, LogEvent } from './live-logs.js';
 
 /** The query of the live event stream: one job's changes, or every job's. */
 export const jobEventsQuerySchema = {
   type: 'object',
   additionalProperties: false,
-  properties: { jobID: { type: 'string', minLength: 1, maxLength: 100, description: 'Only the changes of this job (a job of the list); all jobs when left out.' } },
+  properties: {
+    jobID: { type: 'string', minLength: 1, maxLength: 100, description: 'Only the changes of this job (a job of the list); all jobs when left out.' },
+    log: { type: 'boolean', description: "With jobID: the job's log too, as it grows (`log` events: JSON strings; `log-reset`: start over; `log-end`). One follow of the log serves every viewer." },
+  },
 } as const;
 
 interface Viewer {
   res: Response;
   /** Only this job's changes; all jobs' when undefined. */
   jobID?: string;
+  /** Stops sending the job's log to this viewer. */
+  detachLog?: () => void;
 }
+
+const LOG_EVENTS: Record<LogEvent['kind'], string> = { log: 'log', reset: 'log-reset', end: 'log-end' };
 
 export interface LiveJobsOptions {
   maxViewers: number;
@@ -37,6 +45,7 @@ export class LiveJobs {
   constructor(
     jobs: JobManager,
     private readonly representations: Representations,
+    private readonly logs: LiveLogs,
     private readonly options: LiveJobsOptions,
   ) {
     jobs.onJobChange((job) => this.publish(job));
@@ -50,8 +59,13 @@ export class LiveJobs {
     return this.viewers.size;
   }
 
+  /** Job logs followed now for the viewers (one each, however many viewers show it). */
+  get logsFollowed(): number {
+    return this.logs.followed;
+  }
+
   /** Starts an event stream on the response; it lasts until the client goes away or the server stops. */
-  open(res: Response, jobID?: string): void {
+  open(res: Response, jobID?: string, withLog = false): void {
     if (this.viewers.size >= this.options.maxViewers) {
       throw new TooManyViewers(`${this.viewers.size} viewers already follow the jobs live, as many as this server serves at once; the pages still work, reloaded by hand.`);
     }
@@ -60,14 +74,25 @@ export class LiveJobs {
     res.flushHeaders();
     const viewer: Viewer = { res, ...(jobID !== undefined ? { jobID } : {}) };
     this.viewers.add(viewer);
-    res.on('close', () => this.viewers.delete(viewer));
+    res.on('close', () => this.leave(viewer));
     res.write('retry: 5000\n\n');
+    if (withLog && jobID !== undefined) {
+      viewer.detachLog = this.logs.attach(jobID, (event) => this.send(viewer, `event: ${LOG_EVENTS[event.kind]}\ndata: ${event.kind === 'log' ? JSON.stringify(event.text) : ''}\n\n`));
+    }
+  }
+
+  private leave(viewer: Viewer): void {
+    this.viewers.delete(viewer);
+    viewer.detachLog?.();
+    delete viewer.detachLog;
   }
 
   close(): void {
     clearInterval(this.keepAlive);
-    for (const viewer of this.viewers) viewer.res.end();
-    this.viewers.clear();
+    for (const viewer of this.viewers) {
+      this.leave(viewer);
+      viewer.res.end();
+    }
   }
 
   private publish(job: JobRecord): void {
@@ -80,7 +105,7 @@ export class LiveJobs {
 
   private send(viewer: Viewer, text: string): void {
     if (viewer.res.writableLength > this.options.maxBufferedBytes) {
-      this.viewers.delete(viewer);
+      this.leave(viewer);
       viewer.res.end();
       return;
     }

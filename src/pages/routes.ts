@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { Router } from 'express';
-import { ProblemError } from '../errors.js';
+import { InvalidParameter, LogsNotAvailable, ProblemError } from '../errors.js';
 import { onlyMethods } from '../http/methods.js';
 import type { ProblemPage } from '../http/problem.js';
 import { jobListQuerySchema, jobLogsQuerySchema, noQuerySchema, processListQuerySchema, queryParser, type JobListQuery, type JobLogsQuery, type ProcessListQuery } from '../http/query.js';
@@ -8,7 +8,7 @@ import { encodeCursor } from '../http/representations.js';
 import { listJobs } from '../http/routes/jobs.js';
 import { CONFORMANCE_CLASSES } from '../http/routes/landing.js';
 import { listProcesses } from '../http/routes/processes.js';
-import { JOB_STATUSES, type Cursor } from '../jobs/job.js';
+import { isFinished, JOB_STATUSES, type Cursor } from '../jobs/job.js';
 import { mediaTypeOf, TOKEN_INPUT } from '../jobs/manager.js';
 import type { Process } from '../processes/process.js';
 import type { Services } from '../services.js';
@@ -47,7 +47,7 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
   const parseProcesses = queryParser<ProcessListQuery>(queryAjv, processListQuerySchema);
   const parseJobs = queryParser<JobListQuery>(queryAjv, jobListQuerySchema);
   const parseLogs = queryParser<JobLogsQuery>(queryAjv, jobLogsQuerySchema);
-  const parseEvents = queryParser<{ jobID?: string }>(queryAjv, jobEventsQuerySchema);
+  const parseEvents = queryParser<{ jobID?: string; log?: boolean }>(queryAjv, jobEventsQuerySchema);
 
   /** A page for a request that asks for one; anything else goes on to the JSON route of the same path. */
   const page = (handler: (req: Request, res: Response) => Promise<void> | void): RequestHandler => (req, res, next) => {
@@ -188,7 +188,8 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
       title: `Job ${job.jobID.slice(0, 8)}`,
       job: jobView(job, representations, clock.now()),
       json: url(`/jobs/${encodeURIComponent(job.jobID)}`, { f: 'json' }),
-      live: url('/job-events', { jobID: job.jobID }),
+      // A running job's log comes over the same stream: one connection per page, one follow per job.
+      live: url('/job-events', { jobID: job.jobID, ...(job.logs && !isFinished(job.status) ? { log: 'true' } : {}) }),
     });
   }));
 
@@ -235,9 +236,11 @@ export function pageRoutes(services: Services): { router: Router; problemPage: P
 
   // The live event stream: JSON statusInfo documents, one event for each change of a job.
   router.route('/job-events').get(async (req, res) => {
-    const { jobID } = parseEvents(req.query);
-    if (jobID !== undefined) await jobs.getJob(jobID); // no such job: 404
-    liveJobs.open(res, jobID);
+    const { jobID, log } = parseEvents(req.query);
+    if (log && jobID === undefined) throw new InvalidParameter("Query parameter 'log' follows one job's log: give its 'jobID' too.");
+    const job = jobID === undefined ? undefined : await jobs.getJob(jobID); // no such job: 404
+    if (log && !job?.logs) throw new LogsNotAvailable(`Job ${jobID} ran inside the server (a local process), so it has no container logs.`);
+    liveJobs.open(res, jobID, log);
   }).all(onlyMethods('GET'));
 
   const problemPage: ProblemPage = (problem, req, res) => {

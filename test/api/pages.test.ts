@@ -183,5 +183,16 @@ describe('pages: content negotiation, forms and live events', function () {
       assert.equal(res.status, 400);
       assert.match(res.body.detail, /'status'/);
     });
+
+    it('refuses a log without a job (400) and the log of a local job, which has none (404)', async () => {
+      const alone = await server.client.get('/job-events?log=true');
+      assert.equal(alone.status, 400);
+      assert.match(alone.body.detail, /'jobID'/);
+      const job = await server.client.execute('hello-world', { inputs: { name: 'no log' } }, { Prefer: 'respond-async' });
+      const local = await server.client.get(`/job-events?jobID=${job.body.jobID}&log=true`);
+      assert.equal(local.status, 404);
+      assert.match(local.body.detail, /no container logs/);
+      assert.equal((await server.client.get('/job-events?jobID=x&log=maybe')).status, 400);
+    });
   });
 });

@@ -77,8 +77,14 @@ ${process('sleeper', `trap 'exit 143' TERM; echo "sleeping"; sleep 120 & wait`)}
     await log.filter({ hasText: 'line 1' }).waitFor({ timeout: 60_000 });
     const early = await log.innerText();
     assert.doesNotMatch(early, /line 6/, 'the first lines show before the last is written');
+    // A second viewer of the running job: it gets the log so far, and both share one follow of the pod's log.
+    const second = await newPage();
+    await second.goto(page.url());
+    await second.locator('pre.log').filter({ hasText: 'line 1' }).waitFor({ timeout: 30_000 });
+    assert.equal(server.services.liveJobs.logsFollowed, 1, 'one pods/log stream for two pages');
     await log.filter({ hasText: 'line 6' }).waitFor({ timeout: 30_000 });
     assert.ok(await notReloaded(), 'the log grew on the page as it was');
+    assert.match(await second.locator('pre.log').innerText(), /line 1\nline 2\nline 3\nline 4\nline 5\nline 6/, 'the second page, whole and in order');
 
     await page.locator('#job-status .status', { hasText: 'successful' }).waitFor({ timeout: 30_000 });
     await dashboard.locator(`tr[data-job-id="${jobID}"] .status`, { hasText: 'successful' }).waitFor({ timeout: 30_000 });

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import type { Response } from 'express';
 import { TooManyViewers } from '../../src/errors.js';
 import { Representations } from '../../src/http/representations.js';
 import type { JobRecord } from '../../src/jobs/job.js';
 import type { JobManager } from '../../src/jobs/manager.js';
 import { LiveJobs } from '../../src/pages/live-jobs.js';
+import { LiveLogs, type LogEvent } from '../../src/pages/live-logs.js';
 
 /** A response that records what is written to it, and how much of it the client has not read yet. */
 class RecordingResponse extends EventEmitter {
@@ -29,6 +31,9 @@ class RecordingResponse extends EventEmitter {
   }
 }
 
+/** Pages that follow no log. */
+const noLogs = new LiveLogs({ logs: async () => Promise.reject(new Error('no logs')), getJob: async () => Promise.reject(new Error('no job')) }, { tailChars: 100, retryMs: 1, maxRetryMs: 1 });
+
 describe('LiveJobs: job changes fanned out to the viewers', () => {
   let publish: (job: JobRecord) => void;
   const jobs = { onJobChange: (listener: (job: JobRecord) => void) => (publish = listener) } as unknown as JobManager;
@@ -40,7 +45,7 @@ describe('LiveJobs: job changes fanned out to the viewers', () => {
   };
 
   it('sends each change to every viewer, and a job\'s changes only to the viewers of that job', () => {
-    const live = new LiveJobs(jobs, new Representations('http://x'), { maxViewers: 10, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
+    const live = new LiveJobs(jobs, new Representations('http://x'), noLogs, { maxViewers: 10, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
     const all = open(live);
     const one = open(live, 'b');
     publish(job('a'));
@@ -53,7 +58,7 @@ describe('LiveJobs: job changes fanned out to the viewers', () => {
   });
 
   it('refuses viewers beyond the bound, and forgets those that leave', () => {
-    const live = new LiveJobs(jobs, new Representations('http://x'), { maxViewers: 1, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
+    const live = new LiveJobs(jobs, new Representations('http://x'), noLogs, { maxViewers: 1, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
     const first = open(live);
     assert.throws(() => open(live), TooManyViewers);
     first.emit('close');
@@ -63,7 +68,7 @@ describe('LiveJobs: job changes fanned out to the viewers', () => {
   });
 
   it('cuts off a viewer that does not read what it is sent', () => {
-    const live = new LiveJobs(jobs, new Representations('http://x'), { maxViewers: 10, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
+    const live = new LiveJobs(jobs, new Representations('http://x'), noLogs, { maxViewers: 10, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
     const slow = open(live);
     slow.writableLength = 5000;
     publish(job('a'));
@@ -72,3 +77,67 @@ describe('LiveJobs: job changes fanned out to the viewers', () => {
     live.close();
   });
 });
+
+describe('LiveLogs: one follow of a job\'s log for every page that shows it', () => {
+  /** A job whose log the test writes to; each follow asked for is counted, and ends when the test says. */
+  function runningJob() {
+    const follows: PassThrough[] = [];
+    let status: JobRecord['status'] = 'running';
+    const jobs = {
+      logs: async (_jobID: string, { signal }: { signal?: AbortSignal }) => {
+        const stream = new PassThrough();
+        signal?.addEventListener('abort', () => stream.destroy());
+        follows.push(stream);
+        return stream;
+      },
+      getJob: async (jobID: string) => ({ jobID, processID: 'p', status, created: 0, updated: 0, response: 'raw' }) as JobRecord,
+    } as unknown as JobManager;
+    return { jobs, follows, finish: () => (status = 'successful') };
+  }
+  const collector = () => {
+    const events: LogEvent[] = [];
+    return { events, viewer: (event: LogEvent) => events.push(event), text: () => events.map((e) => (e.kind === 'log' ? e.text : `<${e.kind}>`)).join('') };
+  };
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('follows once for many viewers; a late viewer gets the tail first; the last one to leave stops the follow', async () => {
+    const job = runningJob();
+    const logs = new LiveLogs(job.jobs, { tailChars: 8, retryMs: 1, maxRetryMs: 1 });
+    const first = collector();
+    const leaveFirst = logs.attach('j', first.viewer);
+    await tick();
+    job.follows[0]!.write('line one\nline two\n');
+    await tick();
+    const late = collector();
+    const leaveLate = logs.attach('j', late.viewer);
+    job.follows[0]!.write('three\n');
+    await tick();
+    assert.equal(job.follows.length, 1, 'one follow of the log');
+    assert.equal(first.text(), 'line one\nline two\nthree\n');
+    assert.equal(late.text(), 'ine two\nthree\n', 'the tail (8 characters), then what follows');
+    leaveFirst();
+    assert.equal(logs.followed, 1);
+    leaveLate();
+    assert.equal(logs.followed, 0);
+    assert.ok(job.follows[0]!.destroyed, 'the follow is stopped');
+  });
+
+  it('starts over (reset) when the follow ends while the job runs, and ends when the job has finished', async () => {
+    const job = runningJob();
+    const logs = new LiveLogs(job.jobs, { tailChars: 100, retryMs: 1, maxRetryMs: 1 });
+    const page = collector();
+    logs.attach('j', page.viewer);
+    await tick();
+    job.follows[0]!.end('first container\n');
+    await tick();
+    await tick();
+    assert.equal(job.follows.length, 2, 'followed again: the job still runs');
+    job.finish();
+    job.follows[1]!.end('first container\nsecond\n');
+    await tick();
+    await tick();
+    assert.equal(page.text(), 'first container\n<reset>first container\nsecond\n<end>');
+    assert.equal(logs.followed, 0);
+  });
+});
+
