@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import type { Process } from '../processes/process.js';
 import { findProcessorType, type ProcessorType } from '../processes/processor-types.js';
 import type { UrlPolicy } from '../net/url-guard.js';
 import { createAjv, describeErrors, messageOf, pathOf } from '../validation/ajv.js';
@@ -45,8 +46,8 @@ export const AMQP_URL_VARIABLE = 'K8S_MANAGER_AMQP_URL';
 export interface IntakeQueueConfig {
   name: string;
   deadLetterQueue: string;
-  /** The simpler message shape of queue workers: the processes it may name, and message field → input. */
-  compatible?: { processes: string[]; inputs: Record<string, string> };
+  /** The simpler message shape of queue workers: the processes it may name, message field → input, and the field that bounds the job's time. */
+  compatible?: { processes: string[]; inputs: Record<string, string>; timeoutField?: string };
 }
 
 export interface IntakeConfig {
@@ -172,6 +173,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
   const resolved = (path: string) => (isAbsolute(path) ? path : resolve(dirname(file), path));
   const filesPath = files?.path !== undefined ? resolved(files.path) : storePath === ':memory:' ? undefined : join(dirname(resolved(storePath)), 'job-files');
   const kubernetes = raw.manager?.kubernetes;
+  // Made as compose.ts makes them, for the intake to check its mappings against their inputs and backend.
+  const processOf = (id: string) => {
+    const resource = resources.find((candidate) => candidate.id === id);
+    return resource?.processorType.create(id, resource.options, { configDir: dirname(file) });
+  };
   return {
     file,
     server: {
@@ -211,7 +217,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv, processorTypes:
         ...(kubernetes?.stager ? { stager: { image: kubernetes.stager.image, ...(kubernetes.stager.image_pull_policy ? { imagePullPolicy: kubernetes.stager.image_pull_policy } : {}) } } : {}),
       },
       ...(raw.manager?.finalizer_controller ? { logArchive: logArchiveConfig(raw.manager.log_archive ?? {}, env) } : {}),
-      ...(raw.manager?.intake && raw.manager.intake.enabled !== false ? { intake: intakeConfig(raw.manager.intake, env, new Set(resources.map((r) => r.id)), where) } : {}),
+      ...(raw.manager?.intake && raw.manager.intake.enabled !== false ? { intake: intakeConfig(raw.manager.intake, env, processOf, where) } : {}),
     },
     resources,
   };
@@ -260,7 +266,7 @@ function locate(file: string, document: Document, lines: LineCounter, pointer: s
   return `${file} ${pointer || '/'}`;
 }
 
-function intakeConfig(section: NonNullable<NonNullable<ServerConfigFile['manager']>['intake']>, env: NodeJS.ProcessEnv, processes: Set<string>, where: (path: string) => string): IntakeConfig {
+function intakeConfig(section: NonNullable<NonNullable<ServerConfigFile['manager']>['intake']>, env: NodeJS.ProcessEnv, processOf: (id: string) => Process | undefined, where: (path: string) => string): IntakeConfig {
   const url = env[AMQP_URL_VARIABLE];
   if (!url) throw new ConfigError(`manager.intake is on, but the environment variable ${AMQP_URL_VARIABLE} is ${url === undefined ? 'not set' : 'empty'}: set it to the broker's amqp:// or amqps:// URL.`);
   let parsed: URL;
@@ -278,13 +284,37 @@ function intakeConfig(section: NonNullable<NonNullable<ServerConfigFile['manager
       if (names.has(name)) throw new ConfigError(`Invalid configuration:\n  ${where(`/manager/intake/queues/${index}/${field}`)}: queue '${name}' is named twice`);
       names.add(name);
     }
-    const unknown = (queue.compatible?.processes ?? []).findIndex((id) => !processes.has(id));
-    if (unknown >= 0) {
-      throw new ConfigError(`Invalid configuration:\n  ${where(`/manager/intake/queues/${index}/compatible/processes/${unknown}`)}: there is no process '${queue.compatible!.processes[unknown]}' under resources`);
-    }
-    return { name: queue.name, deadLetterQueue, ...(queue.compatible ? { compatible: { processes: [...queue.compatible.processes], inputs: { ...queue.compatible.inputs } } } : {}) };
+    return { name: queue.name, deadLetterQueue, ...(queue.compatible ? { compatible: compatibleConfig(queue.compatible, processOf, (path) => where(`/manager/intake/queues/${index}/compatible/${path}`)) } : {}) };
   });
   return { url, host: parsed.host, runInServer: section.run_in_server ?? true, prefetch: section.prefetch ?? 16, queues };
+}
+
+/**
+ * A compatible mapping that cannot lose what a message sends: each target is an input of every process
+ * the queue takes, the timeout field is no input too, and it bounds only processes that have a deadline.
+ */
+function compatibleConfig(section: NonNullable<NonNullable<NonNullable<ServerConfigFile['manager']>['intake']>['queues'][number]['compatible']>, processOf: (id: string) => Process | undefined, where: (path: string) => string): NonNullable<IntakeQueueConfig['compatible']> {
+  const invalid = (path: string, reason: string) => new ConfigError(`Invalid configuration:\n  ${where(path)}: ${reason}`);
+  const processes = section.processes.map((id, index) => {
+    const process = processOf(id);
+    if (!process) throw invalid(`processes/${index}`, `there is no process '${id}' under resources`);
+    return process;
+  });
+  for (const [field, input] of Object.entries(section.inputs)) {
+    const without = processes.find((process) => !Object.hasOwn(process.description.inputs, input));
+    if (without) {
+      const declared = Object.keys(without.description.inputs).join(', ') || 'none';
+      throw invalid(`inputs/${field.replace(/~/g, '~0').replace(/\//g, '~1')}`, `'${input}' is not an input of process '${without.description.id}' (its inputs: ${declared})`);
+    }
+  }
+  const timeoutField = section.timeout_field;
+  if (timeoutField !== undefined) {
+    if (Object.hasOwn(section.inputs, timeoutField)) throw invalid('timeout_field', `'${timeoutField}' is also mapped to an input under inputs: a field is either the timeout or an input`);
+    // A pipeline that sends a timeout counts on it; a process run in the server has no deadline to honour it.
+    const local = processes.find((process) => process.backend !== 'kubernetes');
+    if (local) throw invalid('timeout_field', `process '${local.description.id}' runs in the server, where nothing bounds a job's time: a timeout field is only for processes run as Kubernetes Jobs`);
+  }
+  return { processes: [...section.processes], inputs: { ...section.inputs }, ...(timeoutField !== undefined ? { timeoutField } : {}) };
 }
 
 /** The archive settings; a missing bucket variable is a start-up error that names it (never a silent "off"). */

@@ -142,14 +142,19 @@ export const serverConfigSchema = {
                     type: 'object',
                     additionalProperties: false,
                     required: ['processes', 'inputs'],
-                    description: 'Also take the simpler message of queue workers: a process id (optional with one process) and fields mapped to inputs; never an image of its own.',
+                    description: 'Also take the simpler message of queue workers: a process id (optional with one process), fields mapped to inputs and a timeout; never an image of its own, never a field it does not map.',
                     properties: {
                       processes: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', minLength: 1 }, description: 'The only processes such a message may name.' },
                       inputs: {
                         type: 'object',
                         minProperties: 1,
                         additionalProperties: { type: 'string', minLength: 1 },
-                        description: 'Message field → process input, e.g. job_name: name, input_bucket: source, output_bucket: target, timeout: timeout.',
+                        description: 'Message field → process input, e.g. job_name: name, input_bucket: source, output_bucket: target. Every target must be an input of every listed process.',
+                      },
+                      timeout_field: {
+                        type: 'string',
+                        minLength: 1,
+                        description: "The message field (whole seconds, a positive integer) that bounds the job: its Job's activeDeadlineSeconds is the lesser of it and the process's timeout. Only for processes run as Kubernetes Jobs.",
                       },
                     },
                   },

@@ -37,7 +37,8 @@ export function jobIdOf(queue: string, messageId: string): string {
 
 /**
  * Reads one message: `{"process": id, "execute": {...}}`, or, on a queue with a `compatible` mapping,
- * `{"process"?: id, "image"?: its image, <field>: value, ...}` whose mapped fields become inputs. Throws
+ * `{"process"?: id, "image"?: its image, <field>: value, ...}` whose mapped fields become inputs (and whose
+ * timeout field, if configured, bounds the job). Throws
  * a ProblemError saying what is wrong; the message is then dead-lettered.
  */
 export function readQueueMessage(message: QueueMessage, queue: IntakeQueueConfig, limits: JsonBodyLimits, imageOf: ImageOf): IntakeRequest {
@@ -94,9 +95,17 @@ function ogcRequest(fields: Record<string, unknown>): Pick<IntakeRequest, 'proce
   return { processId: fields.process, execute: fields.execute };
 }
 
-/** The simpler shape: mapped fields become inputs; the process is one of the configured ones, and so is its image. */
-function compatibleRequest(fields: Record<string, unknown>, compatible: NonNullable<IntakeQueueConfig['compatible']>, imageOf: ImageOf): Pick<IntakeRequest, 'processId' | 'execute'> {
-  const { processes, inputs: mapping } = compatible;
+/**
+ * The simpler shape: mapped fields become inputs and the timeout field bounds the job; the process is one
+ * of the configured ones, and so is its image. Any other field is refused: dropped, it would be an input lost.
+ */
+function compatibleRequest(fields: Record<string, unknown>, compatible: NonNullable<IntakeQueueConfig['compatible']>, imageOf: ImageOf): Pick<IntakeRequest, 'processId' | 'execute' | 'timeoutSeconds'> {
+  const { processes, inputs: mapping, timeoutField } = compatible;
+  const unmapped = Object.keys(fields).filter((name) => !Object.hasOwn(mapping, name) && name !== 'process' && name !== 'image' && name !== timeoutField);
+  if (unmapped.length > 0) {
+    const known = ['process', 'image', ...Object.keys(mapping), ...(timeoutField !== undefined ? [timeoutField] : [])].join(', ');
+    throw new InvalidRequest(`The message has fields this queue does not map: ${unmapped.slice(0, 5).map((name) => `'${shortName(name)}'`).join(', ')} (it takes ${known}).`);
+  }
   const named = fields.process;
   if (named === undefined && processes.length > 1) throw new InvalidRequest(`The message must name its process in 'process': one of ${processes.join(', ')}.`);
   const processId = named ?? processes[0]!;
@@ -107,7 +116,11 @@ function compatibleRequest(fields: Record<string, unknown>, compatible: NonNulla
     throw new InvalidRequest(`The message names the image '${shortName(String(fields.image), 200)}', which is not the image of process '${processId}': a message never chooses an image.`);
   }
   const inputs = Object.fromEntries(Object.entries(mapping).filter(([field]) => Object.hasOwn(fields, field)).map(([field, input]) => [input, fields[field]]));
-  return { processId, execute: { inputs, response: 'document' } };
+  const timeout = timeoutField !== undefined && Object.hasOwn(fields, timeoutField) ? fields[timeoutField] : undefined;
+  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && (timeout as number) > 0)) {
+    throw new InvalidRequest(`The message's '${timeoutField}' must be whole seconds, a positive integer, not ${shortName(JSON.stringify(timeout), 100)}.`);
+  }
+  return { processId, execute: { inputs, response: 'document' }, ...(timeout !== undefined ? { timeoutSeconds: timeout as number } : {}) };
 }
 
 /** What stands in a dead letter for the API token the message carried. */

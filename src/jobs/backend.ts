@@ -21,6 +21,8 @@ export interface Submission extends ResultsRequest {
   subscriber?: Subscriber;
   /** Set for a request that came from a queue (src/intake/). */
   origin?: JobOrigin;
+  /** The request's own bound on the job's time, below the process's (a compatible queue message's timeout). */
+  timeoutSeconds?: number;
 }
 
 /**

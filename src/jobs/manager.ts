@@ -65,6 +65,8 @@ export interface ExecutionPreferences {
 export interface QueuedRequest {
   jobID: string;
   origin: JobOrigin;
+  /** A compatible message's timeout: the job's deadline is at most this (Kubernetes Jobs only; config load checks). */
+  timeoutSeconds?: number;
 }
 
 export interface Execution {
@@ -162,6 +164,7 @@ export class JobManager {
       ...(request.outputs ? { outputs: request.outputs as Record<string, OutputRequest> } : {}),
       ...(subscriber ? { subscriber } : {}),
       ...(queued ? { origin: queued.origin } : {}),
+      ...(queued?.timeoutSeconds !== undefined ? { timeoutSeconds: queued.timeoutSeconds } : {}),
     };
     const job = await this.backendOf(process).submit(submission).catch(async (error: unknown) => {
       await this.data.files.removeJob(jobID);

@@ -50,6 +50,8 @@ export interface JobRequest extends ResultsRequest {
   staging?: StagePlan;
   subscriber?: Subscriber;
   origin?: JobOrigin;
+  /** The request's own bound on the job's time: the deadline is the lesser of it and the process's. */
+  timeoutSeconds?: number;
 }
 
 /** The subscriber, the origin, and the first state of each notification they ask for. */
@@ -138,7 +140,7 @@ export function buildJob(spec: ImageProcessSpec, request: JobRequest, defaults: 
     },
     spec: {
       backoffLimit: spec.retries,
-      activeDeadlineSeconds: spec.timeoutSeconds ?? defaults.timeoutSeconds,
+      activeDeadlineSeconds: Math.min(spec.timeoutSeconds ?? defaults.timeoutSeconds, request.timeoutSeconds ?? Infinity),
       ttlSecondsAfterFinished: spec.ttlSecondsAfterFinished ?? defaults.ttlSecondsAfterFinished,
       template: {
         metadata: { labels, annotations: { ...spec.annotations }, ...(defaults.archiveLogs ? { finalizers: [LOG_FINALIZER] } : {}) },

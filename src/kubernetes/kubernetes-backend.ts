@@ -120,7 +120,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
   }
 
-  async submit({ jobID, process, inputs, response, outputs, subscriber, origin }: Submission): Promise<JobRecord> {
+  async submit({ jobID, process, inputs, response, outputs, subscriber, origin, timeoutSeconds }: Submission): Promise<JobRecord> {
     if (!isImageProcess(process)) throw new Error(`process '${process.description.id}' is not an image process`);
     const inputsBytes = Buffer.byteLength(JSON.stringify(inputs));
     if (inputsBytes > this.options.maxInputsBytes) {
@@ -134,7 +134,7 @@ export class KubernetesJobBackend implements JobBackend {
     }
     const body = buildJob(
       process.spec,
-      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}), ...(subscriber ? { subscriber } : {}), ...(origin ? { origin } : {}) },
+      { jobID, processID: process.description.id, inputs, response, ...(outputs ? { outputs } : {}), created: this.clock.now(), ...(staging ? { staging } : {}), ...(subscriber ? { subscriber } : {}), ...(origin ? { origin } : {}), ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) },
       this.options.defaults,
     );
     let created: V1Job;

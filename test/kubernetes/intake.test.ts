@@ -225,6 +225,43 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     await cluster.stopServer(api);
   });
 
+  it("a compatible message's timeout shortens the Job's deadline below the process's; a bad timeout or an unmapped field is dead-lettered", async () => {
+    const queues = queuesOf('timed');
+    const timed = `
+  timed:
+    type: process
+    processor:
+      name: GenericImageProcessor
+      image: example.test/greeter:1
+      check_auth: false
+      timeout_seconds: 60
+      annotations: {testenv.ogcapi/termination-message: '{"greeting": "in time"}'}
+      metadata: {title: timed, inputs: {name: {minOccurs: 0, schema: {type: string}}}, outputs: {greeting: {schema: {type: string}}}}
+`;
+    const api = await server(intakeConfig(queues.requests, `, compatible: {processes: [timed], inputs: {job_name: name}, timeout_field: timeout}`, timed));
+    const deadLetters = await client.collect(queues.deadLetters);
+    await client.publish(queues.requests, { job_name: 'nightly', timeout: 2 }, { messageId: 'timed-1' });
+    await client.publish(queues.requests, { job_name: 'nightly', timeout: '2' }, { messageId: 'bad-timeout' });
+    await client.publish(queues.requests, { job_name: 'nightly', input_bucket: 's3://in' }, { messageId: 'unmapped' });
+
+    const jobID = jobIdOf(queues.requests, 'timed-1');
+    const job = await eventually(
+      async () => (await cluster.batch.listNamespacedJob({ namespace: cluster.namespace, labelSelector: `${LABELS.jobId}=${jobID}` })).items[0],
+      (found) => found !== undefined,
+      30_000,
+    );
+    assert.equal(job!.spec!.activeDeadlineSeconds, 2, 'the lesser of the message (2 s) and the process (60 s)');
+    assert.deepEqual(JSON.parse(job!.spec!.template.spec!.containers.flatMap((c) => c.env ?? []).find((v) => v.name === 'K8S_MANAGER_INPUTS')!.value!), { name: 'nightly' }, 'the timeout is no input');
+
+    const letters = await deadLetters.atLeast(2, 30_000);
+    const detail = (id: string) => (asJson(letters.find((m) => m.messageId === id)!) as { status: number; detail: string });
+    assert.deepEqual([detail('bad-timeout').status, detail('unmapped').status], [400, 400]);
+    assertOgc('exception', detail('bad-timeout'));
+    assert.match(detail('bad-timeout').detail, /'timeout' must be whole seconds, a positive integer/);
+    assert.match(detail('unmapped').detail, /does not map: 'input_bucket'/);
+    await cluster.stopServer(api);
+  });
+
   it('a broker restart in the middle of a burst of 500 messages: every job made once, every answer published once', async () => {
     const queues = queuesOf('burst');
     const replies = await client.collect(queues.replies);

@@ -35,7 +35,7 @@ describe('configuration: server-config.yaml', () => {
     const intake = (section: string) => `manager:\n  intake: ${section}\n${minimal}`;
 
     it('reads the queues with their dead-letter queues, and keeps only the host to show', () => {
-      const config = load(intake("{queues: [{name: requests}, {name: legacy, dead_letter_queue: legacy.refused, compatible: {processes: [echo], inputs: {job_name: text}}}]}"), { K8S_MANAGER_AMQP_URL: url }).load();
+      const config = load(intake("{queues: [{name: requests}, {name: legacy, dead_letter_queue: legacy.refused, compatible: {processes: [echo], inputs: {job_name: string_input}}}]}"), { K8S_MANAGER_AMQP_URL: url }).load();
       assert.deepEqual(config.manager.intake, {
         url,
         host: 'broker.test:5672',
@@ -43,7 +43,7 @@ describe('configuration: server-config.yaml', () => {
         prefetch: 16,
         queues: [
           { name: 'requests', deadLetterQueue: 'requests.dead-letter' },
-          { name: 'legacy', deadLetterQueue: 'legacy.refused', compatible: { processes: ['echo'], inputs: { job_name: 'text' } } },
+          { name: 'legacy', deadLetterQueue: 'legacy.refused', compatible: { processes: ['echo'], inputs: { job_name: 'string_input' } } },
         ],
       });
     });
@@ -62,6 +62,33 @@ describe('configuration: server-config.yaml', () => {
       const { file, load: bad } = load(intake('{queues: [{name: requests, compatible: {processes: [nope], inputs: {a: b}}}]}'), { K8S_MANAGER_AMQP_URL: url });
       assert.throws(bad, (error: Error) => error.message.includes(`${file}:2`) && /there is no process 'nope'/.test(error.message));
       assert.throws(load(intake('{queues: [{name: a}, {name: a.dead-letter}]}'), { K8S_MANAGER_AMQP_URL: url }).load, /queue 'a.dead-letter' is named twice/);
+    });
+
+    describe('a compatible mapping that would lose what a message sends', () => {
+      const image = (id: string, inputs: string) => `  ${id}: {type: process, processor: {name: GenericImageProcessor, image: example.test/${id}:1, check_auth: false, metadata: {title: ${id}, inputs: ${inputs}}}}\n`;
+      const withImages = (compatible: string) => `manager:\n  intake:\n    queues:\n      - name: legacy\n        compatible: ${compatible}\n${minimal}${image('copy', '{name: {schema: {type: string}}, source: {schema: {type: string}}}')}${image('move', '{name: {schema: {type: string}}}')}`;
+      const refused = (compatible: string, reason: RegExp) => {
+        const { file, load: bad } = load(withImages(compatible), { K8S_MANAGER_AMQP_URL: url });
+        assert.throws(bad, (error: Error) => error instanceof ConfigError && error.message.includes(`${file}:5`) && reason.test(error.message));
+      };
+
+      it('takes a timeout field for processes run as Kubernetes Jobs', () => {
+        const config = load(withImages('{processes: [copy, move], inputs: {job_name: name}, timeout_field: timeout}'), { K8S_MANAGER_AMQP_URL: url }).load();
+        assert.deepEqual(config.manager.intake?.queues[0]?.compatible, { processes: ['copy', 'move'], inputs: { job_name: 'name' }, timeoutField: 'timeout' });
+      });
+
+      it('refuses a target that is not an input of every listed process, naming its file and line', () => {
+        refused('{processes: [copy, move], inputs: {job_name: name, input_bucket: source}}', /compatible\/inputs\/input_bucket: 'source' is not an input of process 'move' \(its inputs: name\)/);
+        refused('{processes: [echo], inputs: {job_name: nope}}', /'nope' is not an input of process 'echo'/);
+      });
+
+      it('refuses a timeout field that is also mapped to an input', () => {
+        refused('{processes: [copy], inputs: {job_name: name, timeout: source}, timeout_field: timeout}', /compatible\/timeout_field: 'timeout' is also mapped to an input/);
+      });
+
+      it('refuses a timeout field for a process run in the server, which has no deadline to honour it', () => {
+        refused('{processes: [echo], inputs: {job_name: string_input}, timeout_field: timeout}', /process 'echo' runs in the server/);
+      });
     });
   });
 

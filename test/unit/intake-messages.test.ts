@@ -5,7 +5,7 @@ import { jobIdOf, readQueueMessage, REDACTED, withoutToken, type QueueMessage } 
 
 const limits = { maxBytes: 4096, maxDepth: 10 };
 const plain: IntakeQueueConfig = { name: 'requests', deadLetterQueue: 'requests.dead-letter' };
-const compatible: IntakeQueueConfig = { ...plain, compatible: { processes: ['copy'], inputs: { job_name: 'name', input_bucket: 'source', output_bucket: 'target', timeout: 'seconds' } } };
+const compatible: IntakeQueueConfig = { ...plain, compatible: { processes: ['copy'], inputs: { job_name: 'name', input_bucket: 'source', output_bucket: 'target' }, timeoutField: 'timeout' } };
 const imageOf = (id: string) => (id === 'copy' ? 'registry.test/copy:1' : undefined);
 const message = (body: unknown, properties: Partial<QueueMessage> = {}): QueueMessage => ({
   body: Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body)),
@@ -51,11 +51,28 @@ describe('queue intake: reading a message into an execute request', () => {
   }
 
   describe('the simpler shape of queue workers (a queue with `compatible`)', () => {
-    it('maps its fields to the inputs of the configured process', () => {
-      const request = read(message({ job_name: 'nightly', input_bucket: 's3://in', output_bucket: 's3://out', timeout: 600, extra: 'ignored' }), compatible);
+    it('maps its fields to the inputs of the configured process, and its timeout field to the bound on the job', () => {
+      const request = read(message({ job_name: 'nightly', input_bucket: 's3://in', output_bucket: 's3://out', timeout: 600 }), compatible);
       assert.equal(request.processId, 'copy');
-      assert.deepEqual(request.execute, { inputs: { name: 'nightly', source: 's3://in', target: 's3://out', seconds: 600 }, response: 'document' });
+      assert.deepEqual(request.execute, { inputs: { name: 'nightly', source: 's3://in', target: 's3://out' }, response: 'document' });
+      assert.equal(request.timeoutSeconds, 600);
+      assert.equal(read(message({ job_name: 'nightly' }), compatible).timeoutSeconds, undefined, 'no timeout: the process bounds it alone');
     });
+
+    it('refuses a field it does not map, naming it: dropped, it would be an input lost', () => {
+      assert.throws(
+        () => read(message({ job_name: 'nightly', extra: 'lost', other: 1 }), compatible),
+        (error: Error) => error instanceof InvalidRequest && /does not map: 'extra', 'other' \(it takes process, image, job_name, input_bucket, output_bucket, timeout\)/.test(error.message),
+      );
+      const untimed: IntakeQueueConfig = { ...plain, compatible: { processes: ['copy'], inputs: { job_name: 'name' } } };
+      assert.throws(() => read(message({ job_name: 'nightly', timeout: 60 }), untimed), /does not map: 'timeout'/);
+    });
+
+    for (const bad of [0, -5, 2.5, '60', null, 1e300]) {
+      it(`refuses a timeout of ${JSON.stringify(bad)}: whole seconds, a positive integer`, () => {
+        assert.throws(() => read(message({ job_name: 'x', timeout: bad }), compatible), (error: Error) => error instanceof InvalidRequest && /'timeout' must be whole seconds, a positive integer/.test(error.message));
+      });
+    }
 
     it("accepts the process's own image, and refuses any other: a message never chooses an image", () => {
       assert.equal(read(message({ image: 'registry.test/copy:1', job_name: 'x' }), compatible).processId, 'copy');

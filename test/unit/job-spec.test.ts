@@ -92,3 +92,21 @@ describe('Job spec: an image that speaks S3 itself (s3_access)', () => {
     assert.deepEqual(JSON.parse(env.K8S_MANAGER_INPUTS as string), { scene: 's3://job-data/ogc/j-1/inputs/scene' });
   });
 });
+
+describe("Job spec: the deadline (activeDeadlineSeconds)", () => {
+  const deadlineOf = (options: Record<string, unknown>, timeoutSeconds?: number) => {
+    const process = genericImageProcessorType.create('tool', { name: 'GenericImageProcessor', image: 'example.test/tool:1', metadata: { title: 'Tool' }, ...options }, { configDir: '.' }) as ImageProcess;
+    return buildJob(process.spec, { ...request, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) }, defaults).spec!.activeDeadlineSeconds;
+  };
+
+  it("is the process's timeout_seconds, else the server's default", () => {
+    assert.equal(deadlineOf({ timeout_seconds: 60 }), 60);
+    assert.equal(deadlineOf({}), 600);
+  });
+
+  it("is the request's own bound (a queue message's timeout) when that is shorter, never longer", () => {
+    assert.equal(deadlineOf({ timeout_seconds: 60 }, 2), 2);
+    assert.equal(deadlineOf({ timeout_seconds: 60 }, 3600), 60);
+    assert.equal(deadlineOf({}, 7200), 600);
+  });
+});
