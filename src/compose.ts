@@ -18,6 +18,7 @@ import type { JobBackend } from './jobs/backend.js';
 import { connectToBroker } from './intake/broker.js';
 import { QueueIntake } from './intake/consumer.js';
 import { AmqpReplySender } from './intake/reply-sender.js';
+import { replyLog, type ReplyLogOptions } from './intake/reply-log.js';
 import { LocalJobBackend } from './jobs/local-backend.js';
 import { JobManager } from './jobs/manager.js';
 import { createMemoryJobStore } from './jobs/memory-store.js';
@@ -44,6 +45,12 @@ import { createAjv } from './validation/ajv.js';
 const LIVE_JOBS = { maxViewers: 200, keepAliveMs: 15_000, maxBufferedBytes: 1024 * 1024 };
 // As much of a log's end as a job's page shows (LOG_PAGE_BYTES in pages/routes.ts).
 const LIVE_LOGS = { tailChars: 256 * 1024, retryMs: 2000, maxRetryMs: 15_000 };
+
+/**
+ * How long a reply waits for its job's log: within the margin the notifier's claim keeps beyond the
+ * send's own timeout (5 s), so a slow log never lets the claim run out and a second replica answer too.
+ */
+const REPLY_LOG_TIMEOUT_MS = 4000;
 
 /** Every processor a configuration may name. */
 export const processorTypes: ProcessorType[] = [...localProcessorTypes, genericImageProcessorType];
@@ -156,7 +163,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
     ...(alone ? {} : { callback: new HttpCallbackSender(notifications.policy, notifications.timeoutMs) }),
     ...(broker ? { reply: new AmqpReplySender(broker) } : {}),
   };
-  const notifier = new Notifier(jobs, notificationPayloads(jobs, representations), senders, clock, logger.child({ component: 'notifications' }), notifications);
+  const notifier = new Notifier(jobs, notificationPayloads(jobs, representations, { maxBytes: intakeConfig?.replyLogBytes ?? 0, timeoutMs: REPLY_LOG_TIMEOUT_MS, ...(env.K8S_MANAGER_API_TOKEN ? { secret: env.K8S_MANAGER_API_TOKEN } : {}) }), senders, clock, logger.child({ component: 'notifications' }), notifications);
   const metrics = new ServerMetrics({ jobCounts: () => jobs.countByStatus(), watchRestarts, ...(logArchive ? { logArchive: logArchive.metrics.bind(logArchive) } : {}), ...(broker ? { intake: () => intake?.metrics ?? { taken: 0, deadLettered: 0, requeued: 0 } } : {}) });
   jobs.onJobSubmitted((job) => metrics.jobSubmitted(job));
   jobs.onJobChange((job) => metrics.jobChanged(job));
@@ -200,7 +207,7 @@ export async function buildServices(config: ServerConfig, env: NodeJS.ProcessEnv
 }
 
 /** What callbacks carry, per Part 1: the statusInfo while the job runs, the results document, the exception. */
-function notificationPayloads(jobs: JobManager, representations: Representations): NotificationPayloads {
+function notificationPayloads(jobs: JobManager, representations: Representations, replyLogOptions: ReplyLogOptions): NotificationPayloads {
   return {
     inProgress: async (job) => representations.statusInfo(job),
     success: async (job) => resultsDocument((await jobs.results(job.jobID, { filesByReference: true })).outputs),
@@ -208,16 +215,18 @@ function notificationPayloads(jobs: JobManager, representations: Representations
       const failure = new JobFailed(job.message ?? 'The job failed.');
       return { type: failure.type, title: failure.title, status: failure.status, detail: failure.message, instance: representations.url(`/jobs/${job.jobID}`) };
     },
-    // The answer to a queued request: its statusInfo, and the results document (outputs by value or by
-    // reference as the request asked; by reference when too large to inline).
+    // The answer to a queued request: its statusInfo, the results document (outputs by value or by
+    // reference as the request asked; by reference when too large to inline), and the tail of its log.
     reply: async (job) => {
       const statusInfo = representations.statusInfo(job);
-      if (job.status !== 'successful') return { statusInfo };
+      const log =
+        replyLogOptions.maxBytes > 0 ? await replyLog((request) => jobs.logs(job.jobID, request), representations.url(`/jobs/${encodeURIComponent(job.jobID)}/logs`), replyLogOptions) : {};
+      if (job.status !== 'successful') return { statusInfo, ...log };
       const results = await jobs.results(job.jobID).catch((error: unknown) => {
         if (error instanceof OutputTooLarge) return jobs.results(job.jobID, { filesByReference: true });
         throw error;
       });
-      return { statusInfo, results: resultsDocument(results.outputs) };
+      return { statusInfo, results: resultsDocument(results.outputs), ...log };
     },
   };
 }

@@ -56,6 +56,8 @@ export interface IntakeConfig {
   host: string;
   runInServer: boolean;
   prefetch: number;
+  /** The most bytes of a job's log tail in its reply; 0: none. */
+  replyLogBytes: number;
   queues: IntakeQueueConfig[];
 }
 
@@ -286,7 +288,7 @@ function intakeConfig(section: NonNullable<NonNullable<ServerConfigFile['manager
     }
     return { name: queue.name, deadLetterQueue, ...(queue.compatible ? { compatible: compatibleConfig(queue.compatible, processOf, (path) => where(`/manager/intake/queues/${index}/compatible/${path}`)) } : {}) };
   });
-  return { url, host: parsed.host, runInServer: section.run_in_server ?? true, prefetch: section.prefetch ?? 16, queues };
+  return { url, host: parsed.host, runInServer: section.run_in_server ?? true, prefetch: section.prefetch ?? 16, replyLogBytes: section.reply_log_bytes ?? 65536, queues };
 }
 
 /**

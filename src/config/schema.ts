@@ -128,6 +128,13 @@ export const serverConfigSchema = {
             enabled: { type: 'boolean', default: true, description: 'false turns the intake off (the section is kept).' },
             run_in_server: { type: 'boolean', default: true, description: 'false when the intake runs as its own process (npm run intake); it then takes requests for image processes only.' },
             prefetch: { type: 'integer', minimum: 1, maximum: 1000, default: 16, description: 'Messages of each queue taken at once (unacknowledged): what bounds the work in flight.' },
+            reply_log_bytes: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 1048576,
+              default: 65536,
+              description: 'How much of the end of a job\'s container log its reply carries (log.tail); 0 sends no log. Bounded so a reply stays a small message.',
+            },
             queues: {
               type: 'array',
               minItems: 1,

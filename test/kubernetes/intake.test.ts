@@ -129,7 +129,7 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     const node = realNodeOrSkip(this);
     const queues = queuesOf('happy');
     const replies = await client.collect(queues.replies);
-    const processes = realNodeProcess(node, 'shout', 'printf \'{"greeting": "HELLO FROM BUSYBOX"}\' > /dev/termination-log', {
+    const processes = realNodeProcess(node, 'shout', 'echo shouting on stdout; printf \'{"greeting": "HELLO FROM BUSYBOX"}\' > /dev/termination-log', {
       metadata: '{title: shout, outputs: {greeting: {schema: {type: string, contentMediaType: text/plain}}}}',
     });
     const api = await server(intakeConfig(queues.requests, '', processes));
@@ -138,13 +138,16 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
 
     const [reply] = await replies.atLeast(1, 120_000);
     assert.equal(reply!.correlationId, 'corr-happy');
-    const answer = asJson(reply!) as { statusInfo: Record<string, unknown>; results: unknown };
+    const answer = asJson(reply!) as { statusInfo: Record<string, unknown>; results: unknown; log: { tail: string; truncated: boolean; bytes: number; href: string } };
     assertOgc('statusInfo', answer.statusInfo);
     assertOgc('results', answer.results);
     assert.equal(answer.statusInfo.status, 'successful');
     assert.deepEqual(answer.results, { greeting: 'HELLO FROM BUSYBOX' });
     const jobID = jobIdOf(queues.requests, messageId);
     assert.equal(answer.statusInfo.jobID, jobID);
+    assert.match(answer.log.tail, /shouting on stdout/, 'the reply carries the log the container printed');
+    assert.deepEqual([answer.log.truncated, answer.log.bytes], [false, Buffer.byteLength(answer.log.tail)]);
+    assert.equal(answer.log.href, api.services.representations.url(`/jobs/${jobID}/logs`));
 
     const status = await api.client.get(`/jobs/${jobID}`);
     assert.equal(status.status, 200);
@@ -165,12 +168,31 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     const body = { process: 'echo', execute: { inputs: { string_input: 'from the queue' }, response: 'document' } };
     await client.publish(queues.requests, body, { messageId: 'local-1', correlationId: 'local-1', replyTo: queues.replies });
     const [reply] = await replies.atLeast(1, 30_000);
-    const answer = asJson(reply!) as { statusInfo: Record<string, unknown>; results: Record<string, unknown> };
+    const answer = asJson(reply!) as { statusInfo: Record<string, unknown>; results: Record<string, unknown>; log?: unknown; logUnavailable: string };
     assertOgc('statusInfo', answer.statusInfo);
     assertOgc('results', answer.results);
     assert.deepEqual(answer.results, { string_input: 'from the queue' });
+    assert.equal(answer.log, undefined);
+    assert.match(answer.logUnavailable, /a local process/, 'the reply says why it has no log');
     const status = await api.client.get(`/jobs/${jobIdOf(queues.requests, 'local-1')}`);
     assert.deepEqual([status.body.status, status.body.origin?.messageId, status.body.notifications?.reply?.status], ['successful', 'local-1', 'sent']);
+    await cluster.stopServer(api);
+  });
+
+  it('the reply of a job with a long log carries its last 64 KiB, marked truncated, with the whole size and a link', async () => {
+    const queues = queuesOf('long-log');
+    const replies = await client.collect(queues.replies);
+    const line = 'a line of a long log: ünïcödé\n';
+    const annotations = { 'testenv.ogcapi/termination-message': '{"greeting": "hi"}', 'testenv.ogcapi/log': line, 'testenv.ogcapi/log-repeat': '5000' };
+    const api = await server(intakeConfig(queues.requests, '', imageProcess('chatty', 'example.test/chatty:1', annotations, 'check_auth: false')));
+    await client.publish(queues.requests, { process: 'chatty', execute: {} }, { messageId: 'long-log', correlationId: 'long-log', replyTo: queues.replies });
+    const [reply] = await replies.atLeast(1, 60_000);
+    const { log } = asJson(reply!) as { log: { tail: string; truncated: boolean; bytes: number; href: string } };
+    assert.equal(log.truncated, true);
+    assert.equal(log.bytes, Buffer.byteLength(line) * 5000);
+    assert.ok(Buffer.byteLength(log.tail) <= 65536 && Buffer.byteLength(log.tail) > 65536 - 4, `${Buffer.byteLength(log.tail)} bytes`);
+    assert.ok(log.tail.endsWith(line + line) && !log.tail.includes('\uFFFD'));
+    assert.equal(log.href, api.services.representations.url(`/jobs/${jobIdOf(queues.requests, 'long-log')}/logs`));
     await cluster.stopServer(api);
   });
 

@@ -41,11 +41,18 @@ describe('configuration: server-config.yaml', () => {
         host: 'broker.test:5672',
         runInServer: true,
         prefetch: 16,
+        replyLogBytes: 65536,
         queues: [
           { name: 'requests', deadLetterQueue: 'requests.dead-letter' },
           { name: 'legacy', deadLetterQueue: 'legacy.refused', compatible: { processes: ['echo'], inputs: { job_name: 'string_input' } } },
         ],
       });
+    });
+
+    it('reads reply_log_bytes (0 sends no log) and names the line of one out of range', () => {
+      assert.equal(load(intake('{reply_log_bytes: 0, queues: [{name: requests}]}'), { K8S_MANAGER_AMQP_URL: url }).load().manager.intake?.replyLogBytes, 0);
+      const { file, load: bad } = load(intake('{reply_log_bytes: 99999999, queues: [{name: requests}]}'), { K8S_MANAGER_AMQP_URL: url });
+      assert.throws(bad, (error: Error) => error.message.includes(`${file}:2`) && /reply_log_bytes/.test(error.message));
     });
 
     it('is off with enabled: false, and needs no broker then', () => {

@@ -27,7 +27,7 @@ function fakeConnection() {
   return { connection, published, broker, take: (message: Partial<AsyncMessage>) => handler!(message as AsyncMessage) };
 }
 
-const config: IntakeConfig = { url: 'amqp://127.0.0.1', host: '127.0.0.1', runInServer: true, prefetch: 4, queues: [{ name: 'requests', deadLetterQueue: 'requests.dead-letter' }] };
+const config: IntakeConfig = { url: 'amqp://127.0.0.1', host: '127.0.0.1', runInServer: true, prefetch: 4, replyLogBytes: 0, queues: [{ name: 'requests', deadLetterQueue: 'requests.dead-letter' }] };
 const options = { limits: { maxBytes: 4096, maxDepth: 10 }, imageOf: () => undefined, refusal: () => undefined, requeuePause: () => 0 };
 const { ACK, REQUEUE } = ConsumerStatus;
 
