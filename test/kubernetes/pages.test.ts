@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { realNodeProcess, type RealNodeConnection } from '../testenv/real-node.js';
-import { markNotReloaded } from '../support/pages.js';
+import { assertWellFormed, markNotReloaded } from '../support/pages.js';
 import type { TestServer } from '../support/server.js';
 import { launchChromium } from '../support/swagger-ui.js';
 import { API_TOKEN, ClusterFixture, realNodeOrSkip } from './support.js';
@@ -91,8 +91,10 @@ ${process('sleeper', `trap 'exit 143' TERM; echo "sleeping"; sleep 120 & wait`)}
     assert.ok(await dashboardNotReloaded(), 'the dashboard updated itself');
     assert.deepEqual(await page.locator('.timeline strong').allInnerTexts(), ['accepted', 'running', 'successful']);
 
+    assertWellFormed(await (await fetch(page.url(), { headers: { Accept: 'text/html' } })).text(), 'the job page');
     await page.getByRole('link', { name: 'The log as a page' }).click();
     assert.match(await page.locator('pre.log').innerText(), /line 1\nline 2\nline 3\nline 4\nline 5\nline 6/);
+    assertWellFormed(await (await fetch(page.url(), { headers: { Accept: 'text/html' } })).text(), 'the log page');
   });
 
   it('dismisses a running job from its page', async () => {
