@@ -149,7 +149,8 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     assert.deepEqual([answer.log.truncated, answer.log.bytes], [false, Buffer.byteLength(answer.log.tail)]);
     assert.equal(answer.log.href, api.services.representations.url(`/jobs/${jobID}/logs`));
 
-    const status = await api.client.get(`/jobs/${jobID}`);
+    // The reply is settled on the Job once the broker confirmed it: the watch may bring that a moment after the reply.
+    const status = await eventually(() => api.client.get(`/jobs/${jobID}`), (res) => res.body.notifications?.reply?.status !== 'sending');
     assert.equal(status.status, 200);
     assertOgc('statusInfo', status.body);
     assert.deepEqual(status.body.origin, { kind: 'amqp', queue: queues.requests, messageId, replyTo: queues.replies, correlationId: 'corr-happy' });
@@ -174,7 +175,7 @@ describe('queue intake: execute requests from RabbitMQ become the same jobs as o
     assert.deepEqual(answer.results, { string_input: 'from the queue' });
     assert.equal(answer.log, undefined);
     assert.match(answer.logUnavailable, /a local process/, 'the reply says why it has no log');
-    const status = await api.client.get(`/jobs/${jobIdOf(queues.requests, 'local-1')}`);
+    const status = await eventually(() => api.client.get(`/jobs/${jobIdOf(queues.requests, 'local-1')}`), (res) => res.body.notifications?.reply?.status !== 'sending');
     assert.deepEqual([status.body.status, status.body.origin?.messageId, status.body.notifications?.reply?.status], ['successful', 'local-1', 'sent']);
     await cluster.stopServer(api);
   });
