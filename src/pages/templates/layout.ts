@@ -4,7 +4,7 @@ export const layout = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title><%= it.title %> · <%= it.site.title %></title>
+<title><%= it.title %><% if (it.title !== it.site.title) { %> · <%= it.site.title %><% } %></title>
 <link rel="stylesheet" href="<%= it.site.stylesheet %>">
 <% if (it.json) { %><link rel="alternate" type="application/json" href="<%= it.json %>">
 <% } %><script src="<%= it.site.script %>" defer></script>
