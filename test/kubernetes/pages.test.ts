@@ -29,7 +29,7 @@ manager:
   sync_wait_seconds: 5
   kubernetes: {resync_seconds: 1}
 resources:
-${process('slow-printer', 'for i in 1 2 3 4 5 6; do echo "line $i"; sleep 1; done')}
+${process('slow-printer', `printf '\\074img src=x onerror=alert(1)\\076\\n'; for i in 1 2 3 4 5 6; do echo "line $i"; sleep 1; done`)}
 ${process('sleeper', `trap 'exit 143' TERM; echo "sleeping"; sleep 120 & wait`)}
 `);
   });
@@ -73,8 +73,15 @@ ${process('sleeper', `trap 'exit 143' TERM; echo "sleeping"; sleep 120 & wait`)}
     await page.waitForURL(/\/jobs\/[0-9a-f-]+\?f=html$/);
     const jobID = /\/jobs\/([0-9a-f-]+)\?/.exec(page.url())![1]!;
     const notReloaded = await markNotReloaded(page);
+    let dialogs = 0;
+    page.on('dialog', (dialog) => {
+      dialogs++;
+      void dialog.dismiss();
+    });
     const log = page.locator('pre.log');
     await log.filter({ hasText: 'line 1' }).waitFor({ timeout: 60_000 });
+    assert.match(await log.innerText(), /^<img src=x onerror=alert\(1\)>\nline 1/, 'markup a container prints stays text');
+    assert.equal(await log.locator('img').count(), 0);
     const early = await log.innerText();
     assert.doesNotMatch(early, /line 6/, 'the first lines show before the last is written');
     // A second viewer of the running job: it gets the log so far, and both share one follow of the pod's log.
@@ -95,6 +102,8 @@ ${process('sleeper', `trap 'exit 143' TERM; echo "sleeping"; sleep 120 & wait`)}
     await page.getByRole('link', { name: 'The log as a page' }).click();
     assert.match(await page.locator('pre.log').innerText(), /line 1\nline 2\nline 3\nline 4\nline 5\nline 6/);
     assertWellFormed(await (await fetch(page.url(), { headers: { Accept: 'text/html' } })).text(), 'the log page');
+    assert.equal(await page.locator('pre.log img').count(), 0, 'the log page prints the markup as text too');
+    assert.equal(dialogs, 0, 'no script from the log ran');
   });
 
   it('dismisses a running job from its page', async () => {
