@@ -17,21 +17,27 @@ interface SharedLog {
   viewers: Set<(event: LogEvent) => void>;
   tail: string;
   stop: AbortController;
+  /** Ends the pause before the next try: the job changed (its pod may have started). */
+  wake?: () => void;
 }
 
 /**
  * The logs of running jobs for the pages: one follow of a job's log (one pods/log stream for a
  * Kubernetes job) however many pages show it, fanned out to them, and stopped when the last one leaves.
  * A viewer who comes late gets the log's tail first. While the job has not started, or between
- * containers, the follow is tried again, less and less often, as long as the job may run.
+ * containers, the follow is tried again, less and less often, as long as the job may run, and at once
+ * when the job changes.
  */
 export class LiveLogs {
   private readonly logs = new Map<string, SharedLog>();
 
   constructor(
-    private readonly jobs: Pick<JobManager, 'logs' | 'getJob'>,
+    private readonly jobs: Pick<JobManager, 'logs' | 'getJob' | 'onJobChange'>,
     private readonly options: LiveLogsOptions,
-  ) {}
+  ) {
+    // A job that starts running is followed at once, not at the end of a pause.
+    jobs.onJobChange((job) => this.logs.get(job.jobID)?.wake?.());
+  }
 
   /** The number of logs followed now (each one stream to the job's backend). */
   get followed(): number {
@@ -85,7 +91,10 @@ export class LiveLogs {
       if (signal.aborted) break;
       const job = await this.jobs.getJob(jobID).catch(() => undefined);
       if (!job || isFinished(job.status)) break;
-      await sleep(Math.min(this.options.maxRetryMs, this.options.retryMs * (attempt + 1)), undefined, { signal }).catch(() => undefined);
+      const woken = new AbortController();
+      shared.wake = () => woken.abort();
+      await sleep(Math.min(this.options.maxRetryMs, this.options.retryMs * (attempt + 1)), undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => undefined);
+      delete shared.wake;
     }
     if (!signal.aborted) broadcast({ kind: 'end' });
     this.release(jobID, shared);

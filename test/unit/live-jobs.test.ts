@@ -32,7 +32,7 @@ class RecordingResponse extends EventEmitter {
 }
 
 /** Pages that follow no log. */
-const noLogs = new LiveLogs({ logs: async () => Promise.reject(new Error('no logs')), getJob: async () => Promise.reject(new Error('no job')) }, { tailChars: 100, retryMs: 1, maxRetryMs: 1 });
+const noLogs = new LiveLogs({ logs: async () => Promise.reject(new Error('no logs')), getJob: async () => Promise.reject(new Error('no job')), onJobChange: () => undefined }, { tailChars: 100, retryMs: 1, maxRetryMs: 1 });
 
 describe('LiveJobs: job changes fanned out to the viewers', () => {
   let publish: (job: JobRecord) => void;
@@ -83,8 +83,12 @@ describe('LiveLogs: one follow of a job\'s log for every page that shows it', ()
   function runningJob() {
     const follows: PassThrough[] = [];
     let status: JobRecord['status'] = 'running';
+    let started = true;
+    let changed: (job: JobRecord) => void = () => undefined;
     const jobs = {
+      onJobChange: (listener: (job: JobRecord) => void) => (changed = listener),
       logs: async (_jobID: string, { signal }: { signal?: AbortSignal }) => {
+        if (!started) throw new Error('the pod has not started');
         const stream = new PassThrough();
         signal?.addEventListener('abort', () => stream.destroy());
         follows.push(stream);
@@ -92,7 +96,16 @@ describe('LiveLogs: one follow of a job\'s log for every page that shows it', ()
       },
       getJob: async (jobID: string) => ({ jobID, processID: 'p', status, created: 0, updated: 0, response: 'raw' }) as JobRecord,
     } as unknown as JobManager;
-    return { jobs, follows, finish: () => (status = 'successful') };
+    return {
+      jobs,
+      follows,
+      finish: () => (status = 'successful'),
+      notStarted: () => (started = false),
+      start: (jobID: string) => {
+        started = true;
+        changed({ jobID, processID: 'p', status, created: 0, updated: 0, response: 'raw' });
+      },
+    };
   }
   const collector = () => {
     const events: LogEvent[] = [];
@@ -139,5 +152,18 @@ describe('LiveLogs: one follow of a job\'s log for every page that shows it', ()
     assert.equal(page.text(), 'first container\n<reset>first container\nsecond\n<end>');
     assert.equal(logs.followed, 0);
   });
-});
 
+  it('follows at once when the job changes, not at the end of its pause', async () => {
+    const job = runningJob();
+    job.notStarted();
+    const logs = new LiveLogs(job.jobs, { tailChars: 100, retryMs: 60_000, maxRetryMs: 60_000 });
+    const page = collector();
+    const leave = logs.attach('j', page.viewer);
+    await tick();
+    assert.equal(job.follows.length, 0, 'not started: waiting a minute before trying again');
+    job.start('j');
+    await tick();
+    assert.equal(job.follows.length, 1, 'followed as soon as the job changed');
+    leave();
+  });
+});
