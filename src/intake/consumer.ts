@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConsumerStatus, type AsyncMessage, type Connection, type Consumer, type Publisher } from 'rabbitmq-client';
@@ -73,7 +72,9 @@ export class QueueIntake {
       consumer.on('error', (error: Error) => this.logger.warn({ queue: queue.name, err: error.message }, 'queue consumer error; it is set up again'));
       this.consumers.push(consumer);
     }
-    this.ready = Promise.all(this.consumers.map((consumer) => once(consumer, 'ready'))).then(() => undefined);
+    // Not events.once: it rejects on the consumer's 'error' (a setup that failed while the broker is down, retried by
+    // the client), and nothing awaits this promise in a server, so that rejection would be unhandled and end the process.
+    this.ready = Promise.all(this.consumers.map((consumer) => new Promise<void>((resolve) => consumer.once('ready', () => resolve())))).then(() => undefined);
   }
 
   /** Takes no more messages: those being handled finish (and are acknowledged); prefetched ones go back to the queue. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { ConsumerStatus, type AsyncMessage, type Connection } from 'rabbitmq-client';
 import { pino } from 'pino';
 import type { IntakeConfig } from '../../src/config/load.js';
@@ -11,6 +12,7 @@ function fakeConnection() {
   const published: Array<{ envelope: unknown; body: Buffer }> = [];
   let handler: ((message: AsyncMessage) => Promise<number>) | undefined;
   const broker = { down: false };
+  const consumers: EventEmitter[] = [];
   const connection = {
     createPublisher: () => ({
       send: async (envelope: unknown, body: Buffer) => {
@@ -21,10 +23,12 @@ function fakeConnection() {
     }),
     createConsumer: (_props: unknown, take: (message: AsyncMessage) => Promise<number>) => {
       handler = take;
-      return { on: () => undefined, close: async () => undefined };
+      const consumer = Object.assign(new EventEmitter(), { close: async () => undefined });
+      consumers.push(consumer);
+      return consumer;
     },
   } as unknown as Connection;
-  return { connection, published, broker, take: (message: Partial<AsyncMessage>) => handler!(message as AsyncMessage) };
+  return { connection, published, broker, consumers, take: (message: Partial<AsyncMessage>) => handler!(message as AsyncMessage) };
 }
 
 const config: IntakeConfig = { url: 'amqp://127.0.0.1', host: '127.0.0.1', runInServer: true, prefetch: 4, replyLogBytes: 0, queues: [{ name: 'requests', deadLetterQueue: 'requests.dead-letter' }] };
@@ -54,6 +58,27 @@ describe('queue intake: taking messages', () => {
     assert.equal(stored.size, 1);
     assert.deepEqual(broker.published, [], 'no dead letter');
     assert.equal(intake.metrics.taken, 3);
+  });
+
+  it('survives a consumer whose setup fails before it is ready (broker down at start): no unhandled rejection, ready once it is', async () => {
+    const unhandled: unknown[] = [];
+    const note = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', note);
+    try {
+      const broker = fakeConnection();
+      const intake = new QueueIntake(broker.connection, config, { execute: async () => ({}) } as unknown as Pick<JobManager, 'execute'>, options, pino({ level: 'silent' }));
+      intake.start();
+      let ready = false;
+      void intake.ready.then(() => (ready = true));
+      broker.consumers[0]!.emit('error', new Error('consumer setup failed; channel aquisition timed out'));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(unhandled, []);
+      assert.equal(ready, false);
+      broker.consumers[0]!.emit('ready'); // the client retried and the broker is back
+      await intake.ready;
+    } finally {
+      process.off('unhandledRejection', note);
+    }
   });
 
   it("dead-letters a refused message without the API token it carried", async () => {
