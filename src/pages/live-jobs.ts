@@ -66,6 +66,9 @@ export class LiveJobs {
 
   /** Starts an event stream on the response; it lasts until the client goes away or the server stops. */
   open(res: Response, jobID?: string, withLog = false): void {
+    // A client gone while the route awaited (its job looked up) has already closed: 'close' will not come
+    // again, so a viewer added now would stay, with its log follow, until the server stops.
+    if (res.destroyed) return;
     if (this.viewers.size >= this.options.maxViewers) {
       throw new TooManyViewers(`${this.viewers.size} viewers already follow the jobs live, as many as this server serves at once; the pages still work, reloaded by hand.`);
     }

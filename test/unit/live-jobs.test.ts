@@ -14,6 +14,7 @@ class RecordingResponse extends EventEmitter {
   written = '';
   ended = false;
   writableLength = 0;
+  destroyed = false;
   status() {
     return this;
   }
@@ -64,6 +65,19 @@ describe('LiveJobs: job changes fanned out to the viewers', () => {
     first.emit('close');
     assert.equal(live.viewerCount, 0);
     open(live);
+    live.close();
+  });
+
+  it('adds no viewer for a client that left before its stream opened (it closed while its job was looked up)', () => {
+    let follows = 0;
+    const logs = new LiveLogs({ logs: async () => { follows++; return Promise.reject(new Error('no logs')); }, getJob: async () => Promise.reject(new Error('no job')), onJobChange: () => undefined }, { tailChars: 100, retryMs: 1, maxRetryMs: 1 });
+    const live = new LiveJobs(jobs, new Representations('http://x'), logs, { maxViewers: 10, keepAliveMs: 60_000, maxBufferedBytes: 1000 });
+    const gone = new RecordingResponse();
+    gone.destroyed = true; // its 'close' was emitted before the route called open
+    live.open(gone as unknown as Response, 'a', true);
+    assert.equal(live.viewerCount, 0);
+    assert.equal(logs.followed, 0);
+    assert.equal(follows, 0);
     live.close();
   });
 
