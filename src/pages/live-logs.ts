@@ -84,6 +84,7 @@ export class LiveLogs {
           if (!text) continue;
           shared.tail = (shared.tail + text).slice(-this.options.tailChars);
           broadcast({ kind: 'log', text });
+          attempt = 0; // a follow that delivered: the next pause starts short again
         }
       } catch {
         // not started yet, between containers, or the stream was cut: asked again below while the job may run
