@@ -33,6 +33,7 @@ import { ServerMetrics } from './metrics/server-metrics.js';
 import { Notifier, type NotificationPayloads, type NotificationSenders } from './notifications/notifier.js';
 import { LiveJobs } from './pages/live-jobs.js';
 import { LiveLogs } from './pages/live-logs.js';
+import { LOG_PAGE_BYTES } from './pages/routes.js';
 import { HttpCallbackSender } from './notifications/sender.js';
 import { InputValidator } from './processes/inputs.js';
 import type { Process } from './processes/process.js';
@@ -43,8 +44,8 @@ import { createAjv } from './validation/ajv.js';
 
 /** How many browsers may follow the jobs live at once, how often their streams get a keep-alive, how much a slow one may lag. */
 const LIVE_JOBS = { maxViewers: 200, keepAliveMs: 15_000, maxBufferedBytes: 1024 * 1024 };
-// As much of a log's end as a job's page shows (LOG_PAGE_BYTES in pages/routes.ts).
-const LIVE_LOGS = { tailChars: 256 * 1024, retryMs: 2000, maxRetryMs: 15_000 };
+// As much of a log's end as a job's page shows.
+const LIVE_LOGS = { tailChars: LOG_PAGE_BYTES, retryMs: 2000, maxRetryMs: 15_000 };
 
 /**
  * How long a reply waits for its job's log: within the margin the notifier's claim keeps beyond the

@@ -21,7 +21,7 @@ import { setPageHeaders, Views } from './views.js';
 
 const ASSETS = '/pages';
 /** The tail of a log a page shows; the text version has it all. */
-const LOG_PAGE_BYTES = 256 * 1024;
+export const LOG_PAGE_BYTES = 256 * 1024;
 
 /**
  * The HTML pages (OGC `html` conformance class): the same resources as the JSON API, chosen with
